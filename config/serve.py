@@ -1,0 +1,41 @@
+"""Start Daphne with PiPo's settings: `python -m config.serve`.
+
+`make run` and the test suite's live server both start the server this way,
+so the transport limits they run with are the ones production documents.
+HOST and PORT choose the address (default 127.0.0.1:8000).
+"""
+
+import os
+
+from config.environment import env_int, env_str
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from daphne.cli import CommandLineInterface
+    from django.conf import settings
+
+    host = env_str("HOST", "127.0.0.1")
+    port = env_int("PORT", 8000)
+    limit = str(settings.PIPO_WEBSOCKET_TRANSPORT_MAX_BYTES)
+    arguments = [
+        "--bind",
+        host,
+        "--port",
+        str(port),
+        "--websocket-max-message-size",
+        limit,
+        "--websocket-max-frame-size",
+        limit,
+        "--proxy-headers" if os.environ.get("PIPO_BEHIND_PROXY") else "",
+        "config.asgi:application",
+    ]
+    print(
+        f"PiPo is serving at http://{'localhost' if host == '127.0.0.1' else host}:{port}/",
+        flush=True,
+    )
+    CommandLineInterface().run([argument for argument in arguments if argument])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""PiPo settings, read from environment variables with safe defaults.
+
+With no DATABASE_URL the server uses SQLite under DATA_DIR and with no
+REDIS_URL the in-memory channel layer: the embedded default that lets
+`make run` work on a bare machine. Production and the test suite set both
+(PostgreSQL and Redis). docs/OPERATIONS.md lists every variable.
+"""
+
+import re
+from pathlib import Path
+
+import dj_database_url
+
+from config.environment import env_bool, env_int, env_list, env_str, secret_key_from
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
+
+SECRET_KEY = secret_key_from(DATA_DIR)
+DEBUG = env_bool("DEBUG", False)
+
+# Tenants live on <slug>.<PIPO_DOMAIN>; one may also be served on the bare domain.
+PIPO_DOMAIN = env_str("PIPO_DOMAIN", "localhost").lower()
+ALLOWED_HOSTS = [PIPO_DOMAIN, f".{PIPO_DOMAIN}", *env_list("ALLOWED_HOSTS")]
+if PIPO_DOMAIN == "localhost":
+    ALLOWED_HOSTS += ["127.0.0.1", "[::1]"]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "drf_spectacular",
+    "accounts",
+    "rooms",
+    "relay",
+    "files",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    # Outermost, so that every response (static files and errors included)
+    # carries the Content-Security-Policy and the other security headers.
+    "config.security_headers.SecurityHeadersMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: PostgreSQL from DATABASE_URL; SQLite under DATA_DIR otherwise.
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Fixed so that a live server started by the test suite can find it
+    # (and so channels' live-server helper does not prefix it twice).
+    DATABASES["default"]["TEST"] = {"NAME": env_str("PIPO_TEST_DATABASE_NAME", "test_pipo")}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "pipo.sqlite3"),
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Channel layer: Redis from REDIS_URL; in-memory (one process only) otherwise.
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing root
+# In development WhiteNoise serves straight from the apps' static folders; in
+# production `collectstatic` fills STATIC_ROOT and nginx serves it.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+WHITENOISE_AUTOREFRESH = DEBUG
+_HASHED_ASSET = re.compile(r"^/static/frontend/dist/assets/.+-[0-9A-Za-z_-]{8}\.\w+$")
+
+
+def _is_immutable_asset(path: str, url: str) -> bool:
+    # Vite puts a content hash in every asset name: such files never change.
+    return _HASHED_ASSET.match(url) is not None
+
+
+WHITENOISE_IMMUTABLE_FILE_TEST = _is_immutable_asset
+
+# Security headers. The Content-Security-Policy is set by
+# config.security_headers, with a fresh nonce per response.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# The relay's limits. Daphne itself refuses websocket messages over
+# PIPO_WEBSOCKET_TRANSPORT_MAX_BYTES (closing that one connection, code 1009);
+# below that, the relay answers an oversized frame with an error frame and
+# keeps the connection open.
+PIPO_MAX_TEXT_FRAME_BYTES = env_int("PIPO_MAX_TEXT_FRAME_BYTES", 256 * 1024)
+PIPO_MAX_BINARY_FRAME_BYTES = env_int("PIPO_MAX_BINARY_FRAME_BYTES", 1024 * 1024 + 4096)
+PIPO_WEBSOCKET_TRANSPORT_MAX_BYTES = env_int("PIPO_WEBSOCKET_TRANSPORT_MAX_BYTES", 8 * 1024 * 1024)
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PiPo API",
+    "DESCRIPTION": "The REST API of PiPo's blind server: ciphertext, public keys, signed records.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Never log request bodies: they may hold key material in transit.
+        "django.request": {"level": "ERROR"},
+        "daphne": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,47 @@
+/**
+ * PiPo's wire formats and cryptographic rules in the browser: the TypeScript
+ * mirror of the Python package `protocol/` (ARCHITECTURE.md §4).
+ *
+ * This folder has no DOM and no network access; it (and the key store that
+ * will join it) is the only code that touches raw keys. Both implementations
+ * pass the shared vectors in `tests/vectors/`.
+ *
+ * Rules of use:
+ * - `await sodiumReady()` once before calling anything that signs, verifies,
+ *   hashes or makes keys; those functions are synchronous afterwards.
+ * - Verification throws a {@link ProtocolError} subclass and never returns a
+ *   boolean; every error has the same stable `code` as in Python.
+ *
+ * @packageDocumentation
+ */
+
+export {
+  b64uDecode,
+  b64uDecodeExact,
+  b64uEncode,
+  canonicalJson,
+  type JsonValue,
+  MAX_SAFE_INTEGER,
+} from "./encoding";
+export {
+  BundleError,
+  CanonicalJsonError,
+  EncodingError,
+  KeyFormatError,
+  ProtocolError,
+  type ProtocolErrorCode,
+  SignatureError,
+} from "./errors";
+export {
+  BUNDLE_VERSION,
+  fingerprint,
+  IdentityBundle,
+  type IdentityBundleJson,
+  IdentityKeys,
+  makeIdentityBundle,
+  parseIdentityBundle,
+  type UnsignedIdentityBundleJson,
+} from "./identity";
+export { SAFETY_CODE_SYMBOLS, SAFETY_SYMBOLS, type SafetySymbol, safetyCode } from "./safetyCode";
+export { SignatureTag, sign, signingInput, signPublicKey, verify } from "./signing";
+export { type Sodium, sodiumReady, sodiumVersion } from "./sodium";

@@ -1,0 +1,2 @@
+export { bindRootState } from "./rootState";
+export { Shell } from "./Shell";
