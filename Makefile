@@ -60,6 +60,8 @@ system-packages:
 # --- The two commands ---------------------------------------------------------
 run: $(VENV)/.runtime-installed $(MANIFEST)
 	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py create_tenant demo --name "Demo" --policy open \
+	  --first-user-becomes-owner --if-missing
 	$(PY) -m config.serve
 
 lint: $(VENV)/.dev-installed frontend/node_modules/.installed

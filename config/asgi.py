@@ -1,9 +1,9 @@
 """ASGI entry point: HTTP through Django, websockets through the relay.
 
-Websockets pass three gates before a consumer sees them: the Origin must be
+Websockets pass these gates before a consumer sees them: the Origin must be
 an allowed host, it must be the very host the socket connects to (so a page
 of one tenant cannot open a socket to another with the visitor's cookies),
-and the session is loaded for authentication.
+the tenant is resolved from the host, and the session is loaded.
 """
 
 import os
@@ -18,6 +18,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from accounts.tenancy import TenantASGIMiddleware  # noqa: E402
 from relay.origin import SameHostOriginValidator  # noqa: E402
 from relay.routing import websocket_urlpatterns  # noqa: E402
 
@@ -25,7 +26,9 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_application,
         "websocket": AllowedHostsOriginValidator(
-            SameHostOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            SameHostOriginValidator(
+                TenantASGIMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            )
         ),
     }
 )

@@ -27,7 +27,7 @@ if PIPO_DOMAIN == "localhost":
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "accounts.apps.PipoAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -36,7 +36,7 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "drf_spectacular",
-    "accounts",
+    "accounts.apps.AccountsConfig",
     "rooms",
     "relay",
     "files",
@@ -53,6 +53,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: resolves the tenant and ends sessions outside it.
+    "accounts.tenancy.TenantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -104,7 +106,42 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# People and their auth keys (docs/PROTOCOL.md §5). Passwords never reach the
+# server; Django hashes the client-derived auth_key like a password.
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.TenantBackend"]
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
+LOGIN_URL = "/login"
+# Usernames are unique per tenant, not globally; accounts.actions.check_login
+# always looks people up within the request's tenant.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
+# The browser client reads the CSRF cookie and sends it back as X-CSRFToken.
+CSRF_COOKIE_HTTPONLY = False
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+# Email: printed to the console in development; a directory of .eml files
+# (EMAIL_FILE_PATH) in tests; SMTP in production (EMAIL_HOST and friends).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(DATA_DIR / "outbox"))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"PiPo <noreply@{PIPO_DOMAIN}>")
+
+# Where people reach tenants, for links in emails and command output:
+# <scheme>://<slug>.<PIPO_DOMAIN>[:port].
+PIPO_PUBLIC_SCHEME = env_str(
+    "PIPO_PUBLIC_SCHEME", "http" if PIPO_DOMAIN == "localhost" else "https"
+)
+PIPO_PUBLIC_PORT = env_str(
+    "PIPO_PUBLIC_PORT", env_str("PORT", "8000") if PIPO_DOMAIN == "localhost" else ""
+)
+
+# Test hooks in the web client (window.__pipoTest): only ever for the test suite.
+PIPO_TEST_HOOKS = env_bool("PIPO_TEST_HOOKS", False)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -150,9 +187,8 @@ PIPO_WEBSOCKET_TRANSPORT_MAX_BYTES = env_int("PIPO_WEBSOCKET_TRANSPORT_MAX_BYTES
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["config.api_authentication.CsrfSessionAuthentication"],
+    "EXCEPTION_HANDLER": "config.api.api_exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

@@ -2,6 +2,7 @@ from django.urls import path
 
 from frontend.views import shell
 
-urlpatterns = [
-    path("", shell, name="shell"),
-]
+# The web client routes these paths itself; the server sends the same shell.
+CLIENT_ROUTES = ["", "login", "signup", "confirm", "recover", "app"]
+
+urlpatterns = [path(route, shell, name=f"shell-{route or 'root'}") for route in CLIENT_ROUTES]

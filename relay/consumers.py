@@ -12,6 +12,7 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from relay import close_codes
 from relay.frames import ClientFrame, FrameError, FrameErrorCode, Ping, parse_text_frame
 
 logger = logging.getLogger(__name__)
@@ -23,8 +24,12 @@ def encode_frame(frame: dict[str, Any]) -> str:
 
 class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
     async def connect(self) -> None:
-        # Authentication arrives with accounts (issue #3); until then the
-        # origin checks in config.asgi are the gate.
+        # The relay carries nothing but pings yet, so a signed-out visitor of
+        # a tenant may connect (the login page shows the connection too);
+        # rooms (issue #5) will require `scope["user"]` of this tenant.
+        if self.scope.get("tenant") is None:
+            await self.close(code=close_codes.NO_TENANT)
+            return
         await self.accept()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

@@ -61,8 +61,9 @@ class LiveServer:
     def url(self) -> str:
         return f"http://localhost:{self.port}"
 
-    def ws_url(self, path: str = "/ws/") -> str:
-        return f"ws://localhost:{self.port}{path}"
+    def tenant_url(self, slug: str) -> str:
+        """A tenant's address: Chromium resolves *.localhost to loopback."""
+        return f"http://{slug}.localhost:{self.port}"
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -172,3 +173,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "daphne_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.django_db(transaction=True))
+
+
+@pytest.fixture
+def acme(db: None) -> Any:
+    """Tenant 'acme': open signup. Its people are made by tests."""
+    from accounts.models import SignupPolicy
+    from tests.people import make_tenant
+
+    return make_tenant("acme", "Acme", SignupPolicy.OPEN)
+
+
+@pytest.fixture
+def lear(db: None) -> Any:
+    """Tenant 'lear': signups wait for an admin's approval."""
+    from accounts.models import SignupPolicy
+    from tests.people import make_tenant
+
+    return make_tenant("lear", "Lear & Co", SignupPolicy.APPROVAL)

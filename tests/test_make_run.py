@@ -40,15 +40,20 @@ def test_make_run_serves_the_shell_at_the_printed_url(tmp_path: Path) -> None:
             url = found.group(1) if found else None
             time.sleep(0.2)
         assert url == f"http://localhost:{port}/"
+        output = log.read_text(errors="replace")
+        assert f"Workspace 'Demo': http://demo.localhost:{port}/" in output
         body = ""
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/login")
+        request.add_header("Host", f"demo.localhost:{port}")
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                with urllib.request.urlopen(request, timeout=2) as response:
                     body = response.read().decode()
                     break
             except OSError:
                 time.sleep(0.2)
         assert 'id="app"' in body
+        assert 'data-tenant-name="Demo"' in body
         assert "/static/frontend/dist/assets/" in body
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
             assert json.loads(response.read())["status"] == "ok"

@@ -1,6 +1,7 @@
 """The shell page in Debian's Chromium against a live Daphne, as a person opens it."""
 
 import re
+from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
@@ -15,10 +16,10 @@ from tests.conftest import (
 
 
 async def test_the_shell_boots_with_crypto_ready_and_a_live_websocket(
-    daphne_server: LiveServer, page: tuple[Page, PageProblems]
+    daphne_server: LiveServer, page: tuple[Page, PageProblems], acme: Any
 ) -> None:
     browser_page, problems = page
-    response = await browser_page.goto(daphne_server.url + "/")
+    response = await browser_page.goto(daphne_server.tenant_url("acme") + "/login")
     assert response is not None
     assert response.status == 200
 
@@ -29,7 +30,7 @@ async def test_the_shell_boots_with_crypto_ready_and_a_live_websocket(
     await expect(root).to_have_attribute("data-pongs", re.compile(r"^[1-9][0-9]*$"))
 
     # What a person sees: the product name, and a status that says connected.
-    await expect(browser_page.get_by_role("heading", name="PiPo")).to_be_visible()
+    await expect(browser_page.get_by_role("heading", name="Acme")).to_be_visible()
     await expect(browser_page.get_by_role("status")).to_contain_text("Connected")
     await expect(browser_page.get_by_text("End-to-end encryption ready")).to_be_visible()
 
@@ -43,12 +44,12 @@ async def test_the_shell_boots_with_crypto_ready_and_a_live_websocket(
 
 @pytest.mark.django_db(transaction=True)
 async def test_the_shell_says_offline_when_the_server_goes_away_and_reconnects(
-    page: tuple[Page, PageProblems],
+    page: tuple[Page, PageProblems], acme: Any
 ) -> None:
     browser_page, problems = page
     server = start_live_server("restarted-server", DATABASE_URL=database_url_for_tests())
     try:
-        await browser_page.goto(server.url + "/")
+        await browser_page.goto(server.tenant_url("acme") + "/login")
         root = browser_page.locator("#app")
         await expect(root).to_have_attribute("data-connection", "connected", timeout=15_000)
         server.stop()

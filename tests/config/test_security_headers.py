@@ -1,6 +1,7 @@
 """Every response carries the security headers and a strict CSP."""
 
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -14,7 +15,7 @@ def csp_directives(header: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("path", ["/", "/healthz", "/admin/login/", "/no-such-page"])
 @pytest.mark.django_db
-def test_every_page_carries_the_security_headers(client: Client, path: str) -> None:
+def test_every_page_carries_the_security_headers(client: Client, path: str, acme: Any) -> None:
     if path == "/" and not MANIFEST.exists():
         pytest.fail("frontend not built: run `make frontend`")
     response = client.get(path, HTTP_HOST="acme.localhost")
@@ -33,7 +34,9 @@ def test_every_page_carries_the_security_headers(client: Client, path: str) -> N
 
 
 @pytest.mark.django_db
-def test_the_shell_has_no_inline_script_and_its_entry_carries_the_nonce(client: Client) -> None:
+def test_the_shell_has_no_inline_script_and_its_entry_carries_the_nonce(
+    client: Client, acme: Any
+) -> None:
     first = client.get("/", HTTP_HOST="acme.localhost")
     second = client.get("/", HTTP_HOST="acme.localhost")
     html = first.content.decode()

@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 
 from config.asgi import application
 
+# The consumer resolves the tenant in another thread: the data must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 HOST = "acme.localhost:8000"
 ORIGIN = f"http://{HOST}"
 
@@ -20,6 +23,11 @@ def communicator(*, host: str = HOST, origin: str | None = ORIGIN) -> WebsocketC
     if origin is not None:
         headers.append((b"origin", origin.encode()))
     return WebsocketCommunicator(application, "/ws/", headers=headers)
+
+
+@pytest.fixture(autouse=True)
+def tenant(acme: Any) -> Any:
+    return acme
 
 
 @pytest.fixture
@@ -114,6 +122,7 @@ async def test_binary_frames_are_refused_outside_uploads(socket: WebsocketCommun
         (HOST, "http://acme.localhost:9999"),
         (HOST, "null"),
         ("evil.example", "http://evil.example"),  # not an allowed host at all
+        ("nobody.localhost:8000", "http://nobody.localhost:8000"),  # no such tenant
     ],
 )
 async def test_a_websocket_without_a_matching_origin_is_refused(
@@ -138,7 +147,11 @@ async def test_a_bad_frame_on_one_connection_does_not_disturb_another() -> None:
     await second.disconnect()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
     st.one_of(
         st.text(min_size=1, max_size=200),

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
@@ -10,11 +11,21 @@ from websockets.exceptions import InvalidStatus
 from tests.conftest import LiveServer
 
 
+def tenant_socket(server: LiveServer, *, origin: str | None = None) -> Any:
+    """A websocket to acme's host (Python cannot resolve *.localhost: dial 127.0.0.1)."""
+    host = f"acme.localhost:{server.port}"
+    return connect(
+        f"ws://{host}/ws/",
+        origin=origin or f"http://{host}",  # type: ignore[arg-type]
+        host="127.0.0.1",
+        port=server.port,
+    )
+
+
 async def test_a_two_mebibyte_frame_through_daphne_gets_an_error_and_the_socket_lives(
-    daphne_server: LiveServer,
+    daphne_server: LiveServer, acme: Any
 ) -> None:
-    origin = f"http://localhost:{daphne_server.port}"
-    async with connect(daphne_server.ws_url(), origin=origin) as socket:  # type: ignore[arg-type]
+    async with tenant_socket(daphne_server) as socket:
         await socket.send(json.dumps({"type": "ping", "padding": "x" * (2 * 1024 * 1024)}))
         reply = json.loads(await asyncio.wait_for(socket.recv(), 10))
         assert reply["type"] == "error"
@@ -26,8 +37,10 @@ async def test_a_two_mebibyte_frame_through_daphne_gets_an_error_and_the_socket_
         }
 
 
-async def test_daphne_refuses_a_socket_from_another_origin(daphne_server: LiveServer) -> None:
+async def test_daphne_refuses_a_socket_from_another_origin(
+    daphne_server: LiveServer, acme: Any
+) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        async with connect(daphne_server.ws_url(), origin="http://evil.example"):  # type: ignore[arg-type]
+        async with tenant_socket(daphne_server, origin="http://evil.example"):
             pass
     assert refused.value.response.status_code == 403

@@ -1,0 +1,40 @@
+"""What the API shows of accounts: public data and ciphertext only."""
+
+from typing import Any
+
+from accounts.models import Tenant, User
+
+
+def tenant_json(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "slug": tenant.slug,
+        "name": tenant.name,
+        "signup_policy": tenant.signup_policy,
+        "allowed_domains": list(tenant.allowed_domains),
+    }
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "email": user.email,
+        "role": user.role,
+        "state": user.state,
+    }
+
+
+def session_json(user: User) -> dict[str, Any]:
+    """What a client needs to unlock its keys after login."""
+    return {
+        "user": user_json(user),
+        "identity_bundle": user.identity.bundle,
+        "wrapped_keys": user.key_backup.wrapped_keys,
+    }
+
+
+def recovery_json(user: User) -> dict[str, Any]:
+    return {
+        "user": user_json(user),
+        "identity_bundle": user.identity.bundle,
+        "recovery_wrapped_keys": user.key_backup.recovery_wrapped_keys,
+    }
