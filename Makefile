@@ -48,6 +48,7 @@ system-packages:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	test -d /usr/share/fonts/truetype/noto || missing="$$missing fonts-noto-color-emoji"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \

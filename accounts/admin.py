@@ -1,59 +1,21 @@
-"""The admin panel, per tenant: admins of tenant A see only tenant A's people.
-
-There is no password form: the admin's login page sends people to the app's
-login, where the password never leaves the browser.
-"""
+"""The admin panel's models, per tenant: admins of tenant A see only tenant A's people."""
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest
 
 from accounts import actions
-from accounts.models import AccountState, Invite, SignupRequest, Tenant, User
-
-
-def _tenant(request: HttpRequest) -> Tenant | None:
-    tenant: Tenant | None = getattr(request, "tenant", None)
-    return tenant
-
-
-class TenantAdminSite(admin.AdminSite):
-    site_header = "PiPo administration"
-    site_title = "PiPo administration"
-    index_title = "Your workspace"
-
-    def has_permission(self, request: HttpRequest) -> bool:
-        user = request.user
-        tenant = _tenant(request)
-        return bool(
-            tenant is not None
-            and isinstance(user, User)
-            and user.is_tenant_admin
-            and user.tenant_id == tenant.pk
-        )
-
-    def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        next_url = request.GET.get("next") or "/admin/"
-        if not next_url.startswith("/admin/"):
-            next_url = "/admin/"
-        return HttpResponseRedirect("/login?" + urlencode({"next": next_url}))
-
-    def each_context(self, request: HttpRequest) -> dict[str, Any]:
-        context = super().each_context(request)
-        tenant = _tenant(request)
-        if tenant is not None:
-            context["site_header"] = f"{tenant.name} · PiPo administration"
-        return context
+from accounts.admin_site import request_tenant
+from accounts.models import AccountState, Invite, SignupRequest, User
 
 
 class TenantScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Read-mostly admin whose queryset is always the request's tenant."""
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        tenant = _tenant(request)
+        tenant = request_tenant(request)
         queryset = super().get_queryset(request)
         return queryset.filter(tenant=tenant) if tenant is not None else queryset.none()
 

@@ -3,6 +3,7 @@ from django.contrib.admin.apps import AdminConfig
 
 
 class AccountsConfig(AppConfig):
+    default = True
     name = "accounts"
     verbose_name = "People"
 
@@ -10,4 +11,5 @@ class AccountsConfig(AppConfig):
 class PipoAdminConfig(AdminConfig):
     """Django's admin with PiPo's per-tenant site as the default site."""
 
-    default_site = "accounts.admin.TenantAdminSite"
+    default = False
+    default_site = "accounts.admin_site.TenantAdminSite"

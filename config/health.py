@@ -31,10 +31,19 @@ async def _check_database() -> None:
 
 
 async def _check_channel_layer() -> None:
-    # A real round trip through the layer: what the relay's fan-out relies on.
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")
+    ring_size = getattr(layer, "ring_size", None)
+    if isinstance(ring_size, int):
+        # channels-redis: PING every Redis the layer shards over. A send and
+        # receive round trip was tried first, and timed out on a healthy
+        # worker after websocket consumers had come and gone (channels-redis
+        # shares one receive loop per process), reporting Redis as down.
+        for index in range(ring_size):
+            await layer.connection(index).ping()
+        return
+    # The in-memory layer: a real round trip through it.
     channel = await layer.new_channel(prefix="healthz.")
     await layer.send(channel, {"type": "healthz.ping"})
     message = await layer.receive(channel)

@@ -168,7 +168,9 @@ WHITENOISE_IMMUTABLE_FILE_TEST = _is_immutable_asset
 # Security headers. The Content-Security-Policy is set by
 # config.security_headers, with a fresh nonce per response.
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# "same-origin", not "no-referrer": with no-referrer Chromium sends `Origin: null`
+# on form posts, which Django's CSRF check rightly refuses (the admin panel).
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True

@@ -43,3 +43,51 @@ class BundleError(ProtocolError):
     """An identity bundle that is malformed (its signature is checked separately)."""
 
     code = "malformed_bundle"
+
+
+class BundleMismatchError(ProtocolError):
+    """A valid identity bundle of another tenant or user than the one expected."""
+
+    code = "bundle_mismatch"
+
+
+class KdfError(ProtocolError):
+    """Password-hashing parameters outside what PiPo accepts."""
+
+    code = "invalid_kdf"
+
+
+class PasswordError(ProtocolError):
+    """A password that is too short, too long or not well-formed Unicode."""
+
+    code = "bad_password"
+
+
+class WrappedKeysError(ProtocolError):
+    """A key backup, or the keys inside it, that is malformed."""
+
+    code = "malformed_wrapped_keys"
+
+
+class UnwrapError(ProtocolError):
+    """A key backup, key file or sealed box that does not decrypt: wrong key, or tampered."""
+
+    code = "unwrap_failed"
+
+
+class KeysMismatchError(ProtocolError):
+    """Unwrapped keys that are not the ones the identity bundle publishes."""
+
+    code = "keys_mismatch"
+
+
+class RecoveryCodeError(ProtocolError):
+    """Text that is not a recovery code."""
+
+    code = "bad_recovery_code"
+
+
+class KeyFileError(ProtocolError):
+    """A key file that is malformed (a wrong passphrase is an :class:`UnwrapError`)."""
+
+    code = "malformed_key_file"

@@ -5,6 +5,7 @@ both (tests/services.py) and passes DATABASE_URL and REDIS_URL down.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -22,6 +23,8 @@ from tests.services import free_port
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPOSITORY / "test-artifacts"
+# The live server's mail: one .log file per sent batch (Django's file backend).
+OUTBOX = ARTIFACTS / "outbox"
 CHROMIUM = os.environ.get("PIPO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -117,9 +120,37 @@ def database_url_for_tests() -> str:
 
 @pytest.fixture(scope="session")
 def daphne_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveServer]:
-    server = start_live_server("live-server", DATABASE_URL=database_url_for_tests())
+    shutil.rmtree(OUTBOX, ignore_errors=True)
+    OUTBOX.mkdir(parents=True)
+    server = start_live_server(
+        "live-server",
+        DATABASE_URL=database_url_for_tests(),
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(OUTBOX),
+        PIPO_TEST_HOOKS="true",
+    )
     yield server
     server.stop()
+    with django_db_blocker.unblock():
+        wait_for_other_sessions_to_end()
+
+
+def wait_for_other_sessions_to_end(timeout: float = 10.0) -> None:
+    """PostgreSQL reaps a dead client's sessions a moment after it exits; the
+    test database can only be dropped once they are gone."""
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            row = cursor.fetchone()
+            if row is None or row[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")
@@ -191,3 +222,21 @@ def lear(db: None) -> Any:
     from tests.people import make_tenant
 
     return make_tenant("lear", "Lear & Co", SignupPolicy.APPROVAL)
+
+
+def read_outbox(recipient: str) -> list[str]:
+    """Every message the live server sent to `recipient`, oldest first."""
+    found = []
+    for path in sorted(OUTBOX.glob("*.log"), key=lambda item: item.stat().st_mtime):
+        for message in path.read_text(errors="replace").split("-" * 79):
+            if f"To: {recipient}" in message:
+                found.append(message)
+    return found
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Worker threads of the test process (database_sync_to_async) must not
+    # keep connections open: the test database is dropped at the end.
+    from django.conf import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -1,27 +1,61 @@
 /**
  * Entry point. The Django shell page provides
- * `<div id="app" data-tenant-name="…" data-tenant-slug="…" data-ws-path="/ws/">`;
+ * `<div id="app" data-tenant-name="…" data-tenant-slug="…" data-ws-path="/ws/" data-test-hooks="false">`;
  * this reads it, starts the client and mounts the UI into it.
  */
 
 import { render } from "preact";
-import { type AppConfig, startApp } from "./state";
+import { type AppConfig, type AppState, startApp } from "./state";
 import { bindRootState, Shell } from "./ui";
 import "./ui/app.css";
+
+/** What end-to-end tests may call when the page says `data-test-hooks="true"`. */
+interface PipoTestHooks {
+  /** Seal `text` to the unlocked identity's X25519 key (throws when locked). */
+  sealToOwnKey(text: string): string;
+  /** Open a sealed box with the unlocked identity's X25519 key (throws when locked). */
+  openSealed(sealed: string): string;
+}
+
+declare global {
+  interface Window {
+    __pipoTest?: PipoTestHooks;
+  }
+}
 
 function readConfig(root: HTMLElement): AppConfig {
   return {
     tenantName: root.dataset.tenantName ?? "",
     tenantSlug: root.dataset.tenantSlug ?? "",
     wsPath: root.dataset.wsPath || "/ws/",
+    testHooks: root.dataset.testHooks === "true",
+    authenticated:
+      root.dataset.authenticated === "true" ? true : root.dataset.authenticated === "false" ? false : null,
   };
+}
+
+/** Expose only the two test hooks; never the keys themselves. */
+function installTestHooks(state: AppState): void {
+  const hooks: PipoTestHooks = {
+    sealToOwnKey: (text) => state.account.sealToOwnKey(text),
+    openSealed: (sealed) => state.account.openSealedToMe(sealed),
+  };
+  Object.defineProperty(window, "__pipoTest", {
+    value: Object.freeze(hooks),
+    configurable: false,
+    writable: false,
+  });
 }
 
 const root = document.getElementById("app");
 if (root === null) {
   throw new Error('PiPo: the page has no <div id="app">');
 }
-const app = startApp(readConfig(root));
+const config = readConfig(root);
+const app = startApp(config, { history: window, account: { origin: window.location.origin } });
+if (config.testHooks) {
+  installTestHooks(app.state);
+}
 bindRootState(root, app.state);
 root.replaceChildren(); // drop any server-rendered fallback before Preact takes over
 render(<Shell state={app.state} />, root);

@@ -28,7 +28,7 @@ def test_every_page_carries_the_security_headers(client: Client, path: str, acme
     assert csp["base-uri"] == "'none'"
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
     assert "camera=()" in response["Permissions-Policy"]
 

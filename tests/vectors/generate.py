@@ -18,14 +18,27 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from protocol import (
+    DEFAULT_MEM,
+    DEFAULT_OPS,
+    KDF_ALG,
+    BackupPurpose,
     IdentityKeys,
+    KdfParams,
     SignatureTag,
+    b64u_decode,
     b64u_encode,
     canonical_json,
+    derive_password_keys,
+    format_recovery_code,
+    invite_token_hash,
     make_identity_bundle,
+    make_key_file,
+    recovery_keys,
     safety_code,
     sign,
+    wrap_identity_keys,
 )
+from protocol.accounts import _associated_data, _seal
 from protocol.signing import sign_public_key
 
 HERE = Path(__file__).resolve().parent
@@ -195,11 +208,361 @@ def identity_vectors() -> dict[str, Any]:
     return {"valid": valid, "invalid": invalid}
 
 
+def accounts_vectors() -> dict[str, Any]:
+    return {
+        "password": password_vectors(),
+        "kdf": kdf_vectors(),
+        "wrapped_keys": wrapped_keys_vectors(),
+        "recovery": recovery_vectors(),
+        "key_file": key_file_vectors(),
+        "invite": invite_vectors(),
+    }
+
+
+def test_kdf(label: str) -> KdfParams:
+    return KdfParams(KDF_ALG, DEFAULT_OPS, DEFAULT_MEM, secret(label)[:16])
+
+
+def password_vectors() -> list[dict[str, Any]]:
+    # Argon2id at 64 MiB is slow-ish: three cases, each of which runs in both suites.
+    # "equivalents" are other spellings that NFKC maps to the same password.
+    passwords: list[tuple[str, list[str]]] = [
+        ("correct horse battery staple", []),
+        # fi ligature, e + combining acute (NFD), circled one, full-width A.
+        ("\ufb01nal cafe\u0301 \u2460 \uff21", ["final caf\u00e9 1 A"]),
+        ("\U0001f99c pipo parrot \U0001f510 \u00fcber", []),
+    ]
+    valid = []
+    for index, (password, equivalents) in enumerate(passwords):
+        kdf = test_kdf(f"password salt {index}")
+        keys = derive_password_keys(password, kdf)
+        valid.append(
+            {
+                "password": password,
+                "equivalents": equivalents,
+                "kdf": kdf.to_json(),
+                "auth_key": b64u_encode(keys.auth_key),
+                "wrap_key": b64u_encode(keys.wrap_key),
+            }
+        )
+    return valid
+
+
+def kdf_vectors() -> dict[str, Any]:
+    good = test_kdf("kdf salt").to_json()
+
+    def changed(why: str, **fields: Any) -> dict[str, Any]:
+        return {"kdf": {**good, **fields}, "why": why, "error": "invalid_kdf"}
+
+    without_salt = {name: value for name, value in good.items() if name != "salt"}
+    invalid = [
+        changed("argon2i, not argon2id", alg="argon2i13"),
+        changed("alg in upper case", alg="ARGON2ID13"),
+        changed("ops below 3", ops=2),
+        changed("ops above 10", ops=11),
+        changed("ops as string", ops="3"),
+        changed("ops as boolean", ops=True),
+        changed("mem below 64 MiB", mem=DEFAULT_MEM - 1024 * 1024),
+        changed("mem not a multiple of 1 MiB", mem=DEFAULT_MEM + 1),
+        changed("mem above 1 GiB", mem=1024 * 1024 * 1024 + 1024 * 1024),
+        changed("mem in KiB (libsodium's unit is bytes)", mem=65536),
+        changed("salt of 15 bytes", salt=b64u_encode(secret("kdf salt")[:15])),
+        changed("salt of 32 bytes", salt=b64u_encode(secret("kdf salt"))),
+        changed("padded salt", salt=good["salt"] + "=="),
+        changed("salt as null", salt=None),
+        changed("extra field", **{"version": 1}),
+        {"kdf": without_salt, "why": "missing salt", "error": "invalid_kdf"},
+        {"kdf": [good], "why": "not an object", "error": "invalid_kdf"},
+        {"kdf": None, "why": "null", "error": "invalid_kdf"},
+    ]
+    valid = [
+        good,
+        test_kdf("kdf salt max").to_json() | {"ops": 10, "mem": 1024 * 1024 * 1024},
+        test_kdf("kdf salt 65").to_json() | {"ops": 4, "mem": 65 * 1024 * 1024},
+    ]
+    return {"valid": valid, "invalid": invalid}
+
+
+def test_identity(name: str, tenant: str) -> tuple[IdentityKeys, dict[str, Any]]:
+    keys = IdentityKeys.from_secrets(secret(f"{name} sign"), secret(f"{name} box"))
+    bundle = make_identity_bundle(keys, tenant=tenant, user=name, created=1_700_000_000_000)
+    return keys, bundle.to_json()
+
+
+def wrapped_keys_vectors() -> dict[str, Any]:
+    owners = [
+        ("alice", "acme", BackupPurpose.KEY_BACKUP),
+        ("alice", "acme", BackupPurpose.RECOVERY_BACKUP),
+        ("bob.builder", "lear-co", BackupPurpose.KEY_BACKUP),
+    ]
+    valid: list[dict[str, Any]] = []
+    for index, (user, tenant, purpose) in enumerate(owners):
+        keys, bundle = test_identity(user, tenant)
+        wrap_key = secret(f"wrap key {index}")
+        nonce = secret(f"wrap nonce {index}")[:24]
+        wrapped = wrap_identity_keys(
+            keys, wrap_key, purpose=purpose, tenant=tenant, user=user, nonce=nonce
+        )
+        valid.append(
+            {
+                "sign_seed": b64u_encode(keys.sign_seed),
+                "box_secret": b64u_encode(keys.box_secret),
+                "bundle": bundle,
+                "wrap_key": b64u_encode(wrap_key),
+                "purpose": str(purpose),
+                "tenant": tenant,
+                "user": user,
+                "nonce": b64u_encode(nonce),
+                "associated_data": canonical_json(
+                    {"purpose": str(purpose), "tenant": tenant, "user": user}
+                ).decode("utf-8"),
+                "wrapped": wrapped.to_json(),
+            }
+        )
+
+    base = valid[0]
+    good = base["wrapped"]
+    ciphertext = b64u_decode(good["ciphertext"])
+    nonce = b64u_decode(good["nonce"])
+    unwrap_fields = ("wrapped", "wrap_key", "purpose", "tenant", "user", "bundle")
+
+    def unwrap_case(why: str, error: str, **fields: Any) -> dict[str, Any]:
+        case = {name: base[name] for name in unwrap_fields} | fields
+        return case | {"why": why, "error": error}
+
+    def sealed(plaintext: bytes) -> dict[str, Any]:
+        associated_data = _associated_data(BackupPurpose.KEY_BACKUP, "acme", "alice")
+        return _seal(plaintext, secret("wrap key 0"), associated_data, nonce).to_json()
+
+    inner = {
+        "v": 1,
+        "kind": "pipo/identity-keys",
+        "sign_seed": b64u_encode(secret("alice sign")),
+        "box_secret": b64u_encode(secret("alice box")),
+    }
+    _bob_keys, bob_bundle = test_identity("bob.builder", "lear-co")
+    alice_other_keys = make_identity_bundle(
+        IdentityKeys.from_secrets(secret("alice sign"), secret("another box")),
+        tenant="acme",
+        user="alice",
+        created=1_700_000_000_000,
+    ).to_json()
+    unwrap_invalid = [
+        unwrap_case("backup of another tenant", "unwrap_failed", tenant="lear-co"),
+        unwrap_case("backup of another user", "unwrap_failed", user="bob.builder"),
+        unwrap_case(
+            "password backup opened as recovery backup",
+            "unwrap_failed",
+            purpose=str(BackupPurpose.RECOVERY_BACKUP),
+        ),
+        unwrap_case(
+            "password backup opened as key file",
+            "unwrap_failed",
+            purpose=str(BackupPurpose.KEY_FILE),
+            tenant=None,
+            user=None,
+        ),
+        unwrap_case(
+            "flipped first ciphertext byte",
+            "unwrap_failed",
+            wrapped=good | {"ciphertext": b64u_encode(flip(ciphertext, 0))},
+        ),
+        unwrap_case(
+            "flipped tag byte",
+            "unwrap_failed",
+            wrapped=good | {"ciphertext": b64u_encode(flip(ciphertext, len(ciphertext) - 1))},
+        ),
+        unwrap_case(
+            "truncated ciphertext",
+            "unwrap_failed",
+            wrapped=good | {"ciphertext": b64u_encode(ciphertext[:-1])},
+        ),
+        unwrap_case(
+            "flipped nonce byte",
+            "unwrap_failed",
+            wrapped=good | {"nonce": b64u_encode(flip(nonce, 23))},
+        ),
+        unwrap_case("wrong wrap key", "unwrap_failed", wrap_key=b64u_encode(secret("wrap key 1"))),
+        unwrap_case(
+            "another user's backup under its own key",
+            "unwrap_failed",
+            wrapped=valid[2]["wrapped"],
+            wrap_key=valid[2]["wrap_key"],
+        ),
+        unwrap_case("keys of another person's bundle", "keys_mismatch", bundle=bob_bundle),
+        unwrap_case("bundle with another box key", "keys_mismatch", bundle=alice_other_keys),
+        unwrap_case(
+            "sealed plaintext is not JSON",
+            "malformed_wrapped_keys",
+            wrapped=sealed(b"\xffnot json"),
+        ),
+        unwrap_case(
+            "sealed keys of another kind",
+            "malformed_wrapped_keys",
+            wrapped=sealed(canonical_json(inner | {"kind": "pipo/other-keys"})),
+        ),
+        unwrap_case(
+            "sealed keys without box_secret",
+            "malformed_wrapped_keys",
+            wrapped=sealed(canonical_json({k: v for k, v in inner.items() if k != "box_secret"})),
+        ),
+        unwrap_case(
+            "sealed keys with a short seed",
+            "malformed_wrapped_keys",
+            wrapped=sealed(canonical_json(inner | {"sign_seed": b64u_encode(bytes(31))})),
+        ),
+        unwrap_case(
+            "sealed keys of version 2",
+            "malformed_wrapped_keys",
+            wrapped=sealed(canonical_json(inner | {"v": 2})),
+        ),
+    ]
+
+    def shape(why: str, **fields: Any) -> dict[str, Any]:
+        return {"wrapped": good | fields, "why": why, "error": "malformed_wrapped_keys"}
+
+    shape_invalid = [
+        shape("version 2", v=2),
+        shape("version as string", v="1"),
+        shape("version as boolean", v=True),
+        shape("nonce of 23 bytes", nonce=b64u_encode(nonce[:23])),
+        shape("nonce of 12 bytes (IETF ChaCha20, not XChaCha20)", nonce=b64u_encode(nonce[:12])),
+        shape("padded nonce", nonce=good["nonce"] + "="),
+        shape("ciphertext of 15 bytes", ciphertext=b64u_encode(ciphertext[:15])),
+        shape("ciphertext of 1,025 bytes", ciphertext=b64u_encode(bytes(1025))),
+        shape("empty ciphertext", ciphertext=""),
+        shape("ciphertext in standard base64", ciphertext=good["ciphertext"].replace("-", "+")),
+        shape("ciphertext as number", ciphertext=12345),
+        shape("extra field", purpose="pipo/key-backup/v1"),
+        {
+            "wrapped": {"v": 1, "nonce": good["nonce"]},
+            "why": "missing ciphertext",
+            "error": "malformed_wrapped_keys",
+        },
+        {"wrapped": [good], "why": "not an object", "error": "malformed_wrapped_keys"},
+        {"wrapped": "wrapped", "why": "a string", "error": "malformed_wrapped_keys"},
+    ]
+    # The standard-alphabet case above needs a '-' to replace.
+    assert "-" in good["ciphertext"]
+    return {"valid": valid, "invalid_unwrap": unwrap_invalid, "invalid": shape_invalid}
+
+
+def recovery_vectors() -> dict[str, Any]:
+    valid: list[dict[str, Any]] = []
+    secrets = [secret("recovery 0")[:20], bytes(20), b"\xff" * 20, secret("recovery 3")[:20]]
+    for secret_bytes in secrets:
+        text = format_recovery_code(secret_bytes)
+        plain = text.replace("-", "")
+        spellings = [
+            text,
+            text.lower(),
+            plain,
+            " ".join(text.split("-")),
+            plain.replace("0", "O").replace("1", "I"),
+            plain.replace("0", "o").replace("1", "l"),
+            f"  {text}\n",
+        ]
+        keys = recovery_keys(secret_bytes)
+        valid.append(
+            {
+                "secret": b64u_encode(secret_bytes),
+                "text": text,
+                "spellings": sorted(set(spellings)),
+                "auth_key": b64u_encode(keys.auth_key),
+                "wrap_key": b64u_encode(keys.wrap_key),
+            }
+        )
+    first: str = valid[0]["text"]
+
+    def refused(why: str, code: str) -> dict[str, Any]:
+        return {"text": code, "why": why, "error": "bad_recovery_code"}
+
+    invalid = [
+        refused("31 symbols", first[:-1]),
+        refused("33 symbols", first + "0"),
+        refused("empty", ""),
+        refused("only dashes", "----"),
+        refused("U is not in Crockford's alphabet", "U" + first[1:]),
+        refused("punctuation", "*" + first[1:]),
+        refused("underscore separators", first.replace("-", "_")),
+        refused("dotless i (upper-cases to I in Unicode)", "\u0131" + first[1:]),
+        refused("full-width digit", "\uff10" + first[1:]),
+        refused("Arabic-Indic digit", "\u0663" + first[1:]),
+        refused("non-breaking space", first.replace("-", "\u00a0")),
+    ]
+    return {"valid": valid, "invalid": invalid}
+
+
+def key_file_vectors() -> dict[str, Any]:
+    keys, _bundle = test_identity("cordelia_1", "lear-co")
+    passphrase = "export \ufb01le passphrase"
+    kdf = test_kdf("key file salt")
+    nonce = secret("key file nonce")[:24]
+    key_file = make_key_file(keys, passphrase, kdf=kdf, nonce=nonce)
+    valid = [
+        {
+            "sign_seed": b64u_encode(keys.sign_seed),
+            "box_secret": b64u_encode(keys.box_secret),
+            "passphrase": passphrase,
+            "kdf": kdf.to_json(),
+            "nonce": b64u_encode(nonce),
+            "key_file": key_file,
+        }
+    ]
+    wrong = [
+        {
+            "key_file": key_file,
+            "passphrase": "export file passphrasE",
+            "why": "wrong passphrase",
+            "error": "unwrap_failed",
+        }
+    ]
+
+    def malformed(why: str, document: object) -> dict[str, Any]:
+        return {
+            "key_file": document,
+            "passphrase": passphrase,
+            "why": why,
+            "error": "malformed_key_file",
+        }
+
+    kdf_json = key_file["kdf"]
+    invalid = [
+        malformed("another kind", key_file | {"kind": "pipo/identity-keys"}),
+        malformed("version 2", key_file | {"v": 2}),
+        malformed("version as boolean", key_file | {"v": True}),
+        malformed("kdf with ops 2", key_file | {"kdf": kdf_json | {"ops": 2}}),
+        malformed("kdf with short salt", key_file | {"kdf": kdf_json | {"salt": "AAAA"}}),
+        malformed("nonce of 23 bytes", key_file | {"nonce": b64u_encode(nonce[:23])}),
+        malformed("ciphertext of 15 bytes", key_file | {"ciphertext": b64u_encode(bytes(15))}),
+        malformed("extra field", key_file | {"user": "cordelia_1"}),
+        malformed("missing kdf", {k: v for k, v in key_file.items() if k != "kdf"}),
+        malformed("wrapped keys, not a key file", {"v": 1, "nonce": "", "ciphertext": ""}),
+        malformed("not an object", [key_file]),
+    ]
+    return {"valid": valid, "wrong_passphrase": wrong, "invalid": invalid}
+
+
+def invite_vectors() -> dict[str, Any]:
+    tokens = [secret("invite 0"), bytes(32)]
+    return {
+        "valid": [
+            {"token": b64u_encode(token), "token_hash": b64u_encode(invite_token_hash(token))}
+            for token in tokens
+        ],
+        "invalid": [
+            {"token": b64u_encode(bytes(31)), "why": "31 bytes", "error": "bad_key"},
+            {"token": b64u_encode(bytes(64)), "why": "64 bytes", "error": "bad_key"},
+        ],
+    }
+
+
 FILES = {
     "base64url.json": base64url_vectors,
     "canonical_json.json": canonical_json_vectors,
     "signatures.json": signature_vectors,
     "identity.json": identity_vectors,
+    "accounts.json": accounts_vectors,
 }
 
 

@@ -14,7 +14,16 @@ export type ProtocolErrorCode =
   | "non_canonical_json_value"
   | "bad_key"
   | "bad_signature"
-  | "malformed_bundle";
+  | "malformed_bundle"
+  | "bundle_mismatch"
+  | "invalid_kdf"
+  | "bad_password"
+  | "malformed_wrapped_keys"
+  | "unwrap_failed"
+  | "keys_mismatch"
+  | "bad_recovery_code"
+  | "malformed_key_file"
+  | "bad_pgp_key";
 
 /** Base class: input that the protocol rules refuse. */
 export class ProtocolError extends Error {
@@ -66,5 +75,81 @@ export class BundleError extends ProtocolError {
   constructor(message: string) {
     super(message, "malformed_bundle");
     this.name = "BundleError";
+  }
+}
+
+/** A valid identity bundle of another tenant or user than the one expected. */
+export class BundleMismatchError extends ProtocolError {
+  constructor(message: string) {
+    super(message, "bundle_mismatch");
+    this.name = "BundleMismatchError";
+  }
+}
+
+/** Password-hashing parameters outside what PiPo accepts. */
+export class KdfError extends ProtocolError {
+  constructor(message: string) {
+    super(message, "invalid_kdf");
+    this.name = "KdfError";
+  }
+}
+
+/** A password that is too short, too long or not well-formed Unicode. */
+export class PasswordError extends ProtocolError {
+  constructor(message: string) {
+    super(message, "bad_password");
+    this.name = "PasswordError";
+  }
+}
+
+/** A key backup, or the keys inside it, that is malformed. */
+export class WrappedKeysError extends ProtocolError {
+  constructor(message: string) {
+    super(message, "malformed_wrapped_keys");
+    this.name = "WrappedKeysError";
+  }
+}
+
+/** A key backup, key file or sealed box that does not decrypt: wrong key, or tampered. */
+export class UnwrapError extends ProtocolError {
+  constructor(message: string) {
+    super(message, "unwrap_failed");
+    this.name = "UnwrapError";
+  }
+}
+
+/** Unwrapped keys that are not the ones the identity bundle publishes. */
+export class KeysMismatchError extends ProtocolError {
+  constructor(message: string) {
+    super(message, "keys_mismatch");
+    this.name = "KeysMismatchError";
+  }
+}
+
+/** Text that is not a recovery code. */
+export class RecoveryCodeError extends ProtocolError {
+  constructor(message: string) {
+    super(message, "bad_recovery_code");
+    this.name = "RecoveryCodeError";
+  }
+}
+
+/** A key file that is malformed (a wrong passphrase is an {@link UnwrapError}). */
+export class KeyFileError extends ProtocolError {
+  constructor(message: string) {
+    super(message, "malformed_key_file");
+    this.name = "KeyFileError";
+  }
+}
+
+/**
+ * An OpenPGP public key that cannot be used: unreadable, private, revoked,
+ * expired or without an encryption subkey. (Browser only: the Python side
+ * has no OpenPGP code yet, so this code has no Python twin.)
+ */
+export class PgpError extends ProtocolError {
+  constructor(message: string) {
+    super(message, "bad_pgp_key");
+    this.name = "PgpError";
   }
 }

@@ -16,6 +16,49 @@
  */
 
 export {
+  type BackupForServer,
+  type BackupOwner,
+  BackupPurpose,
+  checkBundleOwner,
+  checkKeysMatch,
+  checkPassword,
+  DEFAULT_MEM,
+  DEFAULT_OPS,
+  derivePasswordKeys,
+  exportKeyFile,
+  formatRecoveryCode,
+  importKeyFile,
+  inviteTokenHash,
+  KDF_ALG,
+  type KdfParams,
+  type KeyFileJson,
+  makeKeyFile,
+  newInvite,
+  newKdfParams,
+  newRecoveryCode,
+  newRecoveryFor,
+  openKeyFile,
+  openSealed,
+  PasswordKeys,
+  type PreparedSignup,
+  type PreparedUnlock,
+  parseKdfParams,
+  parseRecoveryCode,
+  parseWrappedKeys,
+  prepareLogin,
+  prepareRecovery,
+  prepareSignup,
+  RecoveryCode,
+  recoveryKeys,
+  rewrapForPassword,
+  sealToBoxKey,
+  type UnlockArgs,
+  unwrapIdentityKeys,
+  WrappedKeys,
+  type WrappedKeysJson,
+  wrapIdentityKeys,
+} from "./accounts";
+export {
   b64uDecode,
   b64uDecodeExact,
   b64uEncode,
@@ -25,12 +68,21 @@ export {
 } from "./encoding";
 export {
   BundleError,
+  BundleMismatchError,
   CanonicalJsonError,
   EncodingError,
+  KdfError,
+  KeyFileError,
   KeyFormatError,
+  KeysMismatchError,
+  PasswordError,
+  PgpError,
   ProtocolError,
   type ProtocolErrorCode,
+  RecoveryCodeError,
   SignatureError,
+  UnwrapError,
+  WrappedKeysError,
 } from "./errors";
 export {
   BUNDLE_VERSION,
@@ -42,6 +94,8 @@ export {
   parseIdentityBundle,
   type UnsignedIdentityBundleJson,
 } from "./identity";
+export { forgetUnlockedKeys, type KeyStoreMeta, loadUnlockedKeys, storeUnlockedKeys } from "./keyStore";
+export { encryptForPgpKey } from "./pgp";
 export { SAFETY_CODE_SYMBOLS, SAFETY_SYMBOLS, type SafetySymbol, safetyCode } from "./safetyCode";
 export { SignatureTag, sign, signingInput, signPublicKey, verify } from "./signing";
 export { type Sodium, sodiumReady, sodiumVersion } from "./sodium";

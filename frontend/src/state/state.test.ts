@@ -4,8 +4,12 @@ import { createConnectionModel, displayName, initialiseCrypto, startApp } from "
 
 describe("displayName", () => {
   it("should show the tenant's name, else the product's", () => {
-    expect(displayName({ tenantName: "Acme Corp", tenantSlug: "acme", wsPath: "/ws/" })).toBe("Acme Corp");
-    expect(displayName({ tenantName: "  ", tenantSlug: "acme", wsPath: "/ws/" })).toBe("PiPo");
+    expect(
+      displayName({ tenantName: "Acme Corp", tenantSlug: "acme", wsPath: "/ws/", testHooks: false }),
+    ).toBe("Acme Corp");
+    expect(displayName({ tenantName: "  ", tenantSlug: "acme", wsPath: "/ws/", testHooks: false })).toBe(
+      "PiPo",
+    );
   });
 });
 
@@ -78,8 +82,9 @@ describe("startApp", () => {
     const opened: string[] = [];
     let closed = false;
     const app = startApp(
-      { tenantName: "", tenantSlug: "acme", wsPath: "/ws/" },
+      { tenantName: "", tenantSlug: "acme", wsPath: "/ws/", testHooks: false },
       {
+        bootAccount: false,
         loadCrypto: () => Promise.resolve("1.0.20"),
         socket: {
           location: { protocol: "http:", host: "acme.localhost:8000" },
@@ -102,6 +107,8 @@ describe("startApp", () => {
     );
     expect(opened).toStrictEqual(["ws://acme.localhost:8000/ws/"]);
     expect(app.state.connection.status.value).toBe("connecting");
+    expect(app.state.account.status.value).toBe("loading");
+    expect(app.state.route.value).toStrictEqual({ view: "loading", redirect: null });
     await app.cryptoReady;
     expect(app.state.crypto.status.value.kind).toBe("ready");
     app.stop();

@@ -1,24 +1,67 @@
-import { type AppState, displayName } from "../state";
+import { type AppState, displayName, type ViewName } from "../state";
+import { ConfirmPage, LoginPage, RecoverPage, SignupPage } from "./AuthPages";
 import { ConnectionIndicator } from "./ConnectionIndicator";
 import { CryptoPanel } from "./CryptoPanel";
+import { HomePage } from "./HomePage";
+import { AppContext } from "./kit";
+import {
+  LoadingPage,
+  LockedPage,
+  PendingApprovalPage,
+  PendingEmailPage,
+  RecoveryCodePage,
+  RejectedPage,
+} from "./StatusPages";
 
-/** The application frame: header with the tenant's name and the connection, then the content card. */
+function View({ view }: { view: ViewName }) {
+  switch (view) {
+    case "loading":
+      return <LoadingPage />;
+    case "login":
+      return <LoginPage />;
+    case "signup":
+      return <SignupPage />;
+    case "recover":
+      return <RecoverPage />;
+    case "confirm":
+      return <ConfirmPage />;
+    case "app":
+      return <HomePage />;
+    case "locked":
+      return <LockedPage />;
+    case "pending_approval":
+      return <PendingApprovalPage />;
+    case "pending_email":
+      return <PendingEmailPage />;
+    case "rejected":
+      return <RejectedPage />;
+    case "recovery-code":
+      return <RecoveryCodePage />;
+  }
+}
+
+/** The application frame: header with the tenant's name and the connection, then the current page. */
 export function Shell({ state }: { state: AppState }) {
-  const name = displayName(state.config);
+  const name = state.account.tenant.value?.name.trim() || displayName(state.config);
+  const view = state.route.value.view;
   return (
-    <div class="frame">
-      <header class="frame__header">
-        <div class="brand">
-          <span class="brand__mark" aria-hidden="true">
-            {name.slice(0, 1).toUpperCase()}
-          </span>
-          <h1 class="brand__name">{name}</h1>
-        </div>
-        <ConnectionIndicator connection={state.connection} />
-      </header>
-      <main class="frame__main">
-        <CryptoPanel crypto={state.crypto} />
-      </main>
-    </div>
+    <AppContext.Provider value={state}>
+      <div class="frame">
+        <header class="frame__header">
+          <div class="brand">
+            <span class="brand__mark" aria-hidden="true">
+              {name.slice(0, 1).toUpperCase()}
+            </span>
+            <h1 class="brand__name">{name}</h1>
+          </div>
+          <ConnectionIndicator connection={state.connection} />
+        </header>
+        <main class="frame__main">
+          {/* A key per view: each page starts with fresh form state. */}
+          <View key={view} view={view} />
+          <CryptoPanel crypto={state.crypto} />
+        </main>
+      </div>
+    </AppContext.Provider>
   );
 }

@@ -6,7 +6,10 @@ import type { AppState } from "../state";
  * end-to-end tests and for CSS:
  * `data-crypto` = initialising | ready | failed,
  * `data-connection` = connecting | connected | disconnected,
- * `data-pongs` = pongs received so far.
+ * `data-pongs` = pongs received so far,
+ * `data-account` = loading | signed-out | locked | unlocked |
+ *   pending_approval | pending_email | rejected,
+ * `data-view` = the page shown (login, signup, app, recovery-code, ...).
  *
  * @returns a function that stops the mirroring.
  */
@@ -15,5 +18,7 @@ export function bindRootState(root: HTMLElement, state: AppState): () => void {
     root.dataset.crypto = state.crypto.status.value.kind;
     root.dataset.connection = state.connection.status.value;
     root.dataset.pongs = String(state.connection.pongs.value);
+    root.dataset.account = state.account.status.value;
+    root.dataset.view = state.route.value.view;
   });
 }

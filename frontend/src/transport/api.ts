@@ -1,0 +1,431 @@
+/**
+ * The accounts HTTP API (docs/PROTOCOL.md §5.5): one typed function per
+ * endpoint, JSON over the page's own origin.
+ *
+ * - Every request goes with `credentials: "same-origin"` (the session cookie);
+ *   every POST carries the `csrftoken` cookie back as `X-CSRFToken`.
+ * - Any answer outside 2xx becomes an {@link ApiError} whose `code` is the
+ *   server's stable `error` (e.g. `invalid_credentials`), with `retryAfter`
+ *   (seconds) for `throttled`. A failed fetch (offline, DNS, CORS) is code
+ *   `network`; a 2xx answer that is not the expected JSON is `bad_response`.
+ *
+ * Cryptographic fields (`kdf`, `identity_bundle`, `wrapped_keys`, ...) are
+ * passed through as opaque JSON: `src/protocol` validates them.
+ */
+
+/** Opaque JSON that another layer (src/protocol) validates. */
+export type OpaqueJson = unknown;
+
+export type Role = "owner" | "admin" | "member";
+export type UserState = "active" | "pending_approval" | "pending_email" | "rejected";
+export type SignupPolicy = "open" | "approval" | "domain" | "invite";
+
+/** `user` in every answer that names one. */
+export interface UserJson {
+  readonly username: string;
+  readonly email: string;
+  readonly role: Role;
+  readonly state: UserState;
+}
+
+/** `GET /api/tenant`. */
+export interface TenantJson {
+  readonly slug: string;
+  readonly name: string;
+  readonly signupPolicy: SignupPolicy;
+  readonly allowedDomains: readonly string[];
+}
+
+/** Login, `me` and recovery reset: who is logged in and their key backup. */
+export interface SessionJson {
+  readonly user: UserJson;
+  readonly identityBundle: OpaqueJson;
+  readonly wrappedKeys: OpaqueJson;
+}
+
+/** `POST /api/auth/signup` answer. */
+export interface SignupAnswer {
+  readonly state: UserState;
+  readonly user: UserJson;
+}
+
+/** `POST /api/auth/recovery/unlock` answer. */
+export interface RecoveryUnlockAnswer {
+  readonly user: UserJson;
+  readonly identityBundle: OpaqueJson;
+  readonly recoveryWrappedKeys: OpaqueJson;
+}
+
+/** `POST /api/invites` answer. */
+export interface InviteJson {
+  readonly id: string | number;
+  readonly role: Role;
+  /** Unix milliseconds. */
+  readonly expiresAt: number;
+  readonly used?: boolean;
+}
+
+/** A refused or failed request. */
+export class ApiError extends Error {
+  /** HTTP status; 0 when the request never got an answer. */
+  readonly status: number;
+  /** The server's stable `error` code, or `network` / `bad_response` / `http_<status>`. */
+  readonly code: string;
+  /** Seconds to wait before retrying (`throttled`), when the server said. */
+  readonly retryAfter?: number;
+
+  constructor(status: number, code: string, message: string, retryAfter?: number) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    if (retryAfter !== undefined) {
+      this.retryAfter = retryAfter;
+    }
+  }
+}
+
+/** The value of the `csrftoken` cookie in a `document.cookie` string, or "". */
+export function csrfTokenFrom(cookies: string): string {
+  for (const part of cookies.split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name === "csrftoken") {
+      return decodeURIComponent(rest.join("="));
+    }
+  }
+  return "";
+}
+
+function parseRetryAfter(body: Record<string, unknown> | null, header: string | null): number | undefined {
+  const fromBody = body?.retry_after;
+  if (typeof fromBody === "number" && Number.isFinite(fromBody) && fromBody >= 0) {
+    return Math.ceil(fromBody);
+  }
+  if (header !== null && /^\d+$/.test(header.trim())) {
+    return Number(header.trim());
+  }
+  return undefined;
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (text === "") {
+    return null;
+  }
+  return JSON.parse(text) as unknown;
+}
+
+function asObject(value: unknown): Record<string, unknown> | null {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
+}
+
+/**
+ * Turn a non-2xx answer into an {@link ApiError}: the body's `error` and
+ * `message` when it is PiPo's JSON error shape, else `http_<status>` (e.g. a
+ * proxy's HTML page, or Django's CSRF failure page).
+ */
+export async function apiErrorFromResponse(response: Response): Promise<ApiError> {
+  let body: Record<string, unknown> | null = null;
+  try {
+    body = asObject(await readJson(response));
+  } catch {
+    body = null;
+  }
+  const retryAfter = parseRetryAfter(body, response.headers.get("Retry-After"));
+  const code = typeof body?.error === "string" && body.error !== "" ? body.error : `http_${response.status}`;
+  const message =
+    typeof body?.message === "string" && body.message !== ""
+      ? body.message
+      : `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
+  return new ApiError(response.status, code, message, retryAfter);
+}
+
+function badResponse(what: string): ApiError {
+  return new ApiError(200, "bad_response", `unexpected answer from the server: ${what}`);
+}
+
+function cookieString(): string {
+  return typeof document === "undefined" ? "" : document.cookie;
+}
+
+/**
+ * Send one request and return the parsed JSON body (null for 204).
+ *
+ * @throws {@link ApiError} for a refusal, a network failure or non-JSON.
+ */
+async function request(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const init: RequestInit = { method, credentials: "same-origin", headers, cache: "no-store" };
+  if (method === "POST") {
+    headers["X-CSRFToken"] = csrfTokenFrom(cookieString());
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body ?? {});
+  }
+  let response: Response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {
+    throw new ApiError(0, "network", error instanceof Error ? error.message : String(error));
+  }
+  if (!response.ok) {
+    throw await apiErrorFromResponse(response);
+  }
+  if (response.status === 204) {
+    return null;
+  }
+  try {
+    return await readJson(response);
+  } catch {
+    throw badResponse(`${method} ${path} did not answer JSON`);
+  }
+}
+
+function field(object: Record<string, unknown>, name: string): unknown {
+  if (!Object.hasOwn(object, name)) {
+    throw badResponse(`missing "${name}"`);
+  }
+  return object[name];
+}
+
+function object(value: unknown, what: string): Record<string, unknown> {
+  const found = asObject(value);
+  if (found === null) {
+    throw badResponse(`${what} is not an object`);
+  }
+  return found;
+}
+
+function string(value: unknown, what: string): string {
+  if (typeof value !== "string") {
+    throw badResponse(`${what} is not a string`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], what: string): T {
+  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+    throw badResponse(`${what} is not one of ${allowed.join(", ")}`);
+  }
+  return value as T;
+}
+
+const ROLES: readonly Role[] = ["owner", "admin", "member"];
+const STATES: readonly UserState[] = ["active", "pending_approval", "pending_email", "rejected"];
+const POLICIES: readonly SignupPolicy[] = ["open", "approval", "domain", "invite"];
+
+/** @internal Validate a `user` object. */
+export function parseUser(value: unknown): UserJson {
+  const user = object(value, "user");
+  return {
+    username: string(field(user, "username"), "user.username"),
+    email: typeof user.email === "string" ? user.email : "",
+    role: oneOf(field(user, "role"), ROLES, "user.role"),
+    state: oneOf(field(user, "state"), STATES, "user.state"),
+  };
+}
+
+function parseSession(value: unknown): SessionJson {
+  const answer = object(value, "answer");
+  return {
+    user: parseUser(field(answer, "user")),
+    identityBundle: field(answer, "identity_bundle"),
+    wrappedKeys: field(answer, "wrapped_keys"),
+  };
+}
+
+function parseTime(value: unknown, what: string): number {
+  if (typeof value === "number" && Number.isSafeInteger(value)) {
+    return value;
+  }
+  if (typeof value === "string") {
+    const parsed = Date.parse(value);
+    if (!Number.isNaN(parsed)) {
+      return parsed;
+    }
+  }
+  throw badResponse(`${what} is not a time`);
+}
+
+function parseInvite(value: unknown): InviteJson {
+  const invite = object(value, "invite");
+  const id = field(invite, "id");
+  if (typeof id !== "string" && typeof id !== "number") {
+    throw badResponse("invite.id is not a string or number");
+  }
+  const parsed = {
+    id,
+    role: oneOf(field(invite, "role"), ROLES, "invite.role"),
+    expiresAt: parseTime(field(invite, "expires_at"), "invite.expires_at"),
+  };
+  return typeof invite.used === "boolean" ? { ...parsed, used: invite.used } : parsed;
+}
+
+/** `GET /api/tenant`: the tenant's name and signup policy. */
+export async function getTenant(): Promise<TenantJson> {
+  const answer = object(await request("GET", "/api/tenant"), "tenant");
+  const domains = answer.allowed_domains;
+  return {
+    slug: string(field(answer, "slug"), "slug"),
+    name: string(field(answer, "name"), "name"),
+    signupPolicy: oneOf(field(answer, "signup_policy"), POLICIES, "signup_policy"),
+    allowedDomains: Array.isArray(domains) ? domains.filter((d): d is string => typeof d === "string") : [],
+  };
+}
+
+/** `POST /api/auth/prelogin`: the user's KDF parameters (a stable decoy for unknown users). */
+export async function prelogin(username: string): Promise<{ kdf: OpaqueJson }> {
+  const answer = object(await request("POST", "/api/auth/prelogin", { username }), "prelogin");
+  return { kdf: field(answer, "kdf") };
+}
+
+/** The body of `POST /api/auth/signup`. */
+export interface SignupBody {
+  readonly username: string;
+  readonly email: string;
+  readonly kdf: OpaqueJson;
+  readonly authKey: string;
+  readonly identityBundle: OpaqueJson;
+  readonly wrappedKeys: OpaqueJson;
+  readonly recovery: { readonly authKey: string; readonly wrappedKeys: OpaqueJson };
+  readonly inviteToken?: string;
+}
+
+/** `POST /api/auth/signup` (201): `state` says whether the account is active (and logged in). */
+export async function signup(body: SignupBody): Promise<SignupAnswer> {
+  const payload: Record<string, unknown> = {
+    username: body.username,
+    email: body.email,
+    kdf: body.kdf,
+    auth_key: body.authKey,
+    identity_bundle: body.identityBundle,
+    wrapped_keys: body.wrappedKeys,
+    recovery: { auth_key: body.recovery.authKey, wrapped_keys: body.recovery.wrappedKeys },
+  };
+  if (body.inviteToken !== undefined) {
+    payload.invite_token = body.inviteToken;
+  }
+  const answer = object(await request("POST", "/api/auth/signup", payload), "signup");
+  return {
+    state: oneOf(field(answer, "state"), STATES, "state"),
+    user: parseUser(field(answer, "user")),
+  };
+}
+
+/** `POST /api/auth/login`: logs in and returns the key backup. */
+export async function login(username: string, authKey: string): Promise<SessionJson> {
+  return parseSession(await request("POST", "/api/auth/login", { username, auth_key: authKey }));
+}
+
+/** `GET /api/auth/me`: the session's user (401 `not_authenticated` without one). */
+export async function me(): Promise<SessionJson> {
+  return parseSession(await request("GET", "/api/auth/me"));
+}
+
+/** `POST /api/auth/logout` (204). */
+export async function logout(): Promise<void> {
+  await request("POST", "/api/auth/logout", {});
+}
+
+/** The body of `POST /api/auth/password`. */
+export interface PasswordChangeBody {
+  readonly authKey: string;
+  readonly newKdf: OpaqueJson;
+  readonly newAuthKey: string;
+  readonly newWrappedKeys: OpaqueJson;
+}
+
+/** `POST /api/auth/password` (204): replaces KDF, auth key and backup together. */
+export async function changePassword(body: PasswordChangeBody): Promise<void> {
+  await request("POST", "/api/auth/password", {
+    auth_key: body.authKey,
+    new_kdf: body.newKdf,
+    new_auth_key: body.newAuthKey,
+    new_wrapped_keys: body.newWrappedKeys,
+  });
+}
+
+/** `POST /api/auth/recovery/unlock`: the recovery backup, for the right recovery key. */
+export async function recoveryUnlock(
+  username: string,
+  recoveryAuthKey: string,
+): Promise<RecoveryUnlockAnswer> {
+  const answer = object(
+    await request("POST", "/api/auth/recovery/unlock", { username, recovery_auth_key: recoveryAuthKey }),
+    "recovery",
+  );
+  return {
+    user: parseUser(field(answer, "user")),
+    identityBundle: field(answer, "identity_bundle"),
+    recoveryWrappedKeys: field(answer, "recovery_wrapped_keys"),
+  };
+}
+
+/** The body of `POST /api/auth/recovery/reset`. */
+export interface RecoveryResetBody {
+  readonly username: string;
+  readonly recoveryAuthKey: string;
+  readonly newKdf: OpaqueJson;
+  readonly newAuthKey: string;
+  readonly newWrappedKeys: OpaqueJson;
+  readonly newRecovery: { readonly authKey: string; readonly wrappedKeys: OpaqueJson };
+}
+
+/** `POST /api/auth/recovery/reset`: new password and recovery code; logs in. */
+export async function recoveryReset(body: RecoveryResetBody): Promise<SessionJson> {
+  return parseSession(
+    await request("POST", "/api/auth/recovery/reset", {
+      username: body.username,
+      recovery_auth_key: body.recoveryAuthKey,
+      new_kdf: body.newKdf,
+      new_auth_key: body.newAuthKey,
+      new_wrapped_keys: body.newWrappedKeys,
+      new_recovery: { auth_key: body.newRecovery.authKey, wrapped_keys: body.newRecovery.wrappedKeys },
+    }),
+  );
+}
+
+/** `POST /api/auth/email/confirm`: redeem the emailed token. */
+export async function confirmEmail(token: string): Promise<{ state: UserState }> {
+  const answer = object(await request("POST", "/api/auth/email/confirm", { token }), "confirm");
+  return { state: oneOf(field(answer, "state"), STATES, "state") };
+}
+
+/** `POST /api/auth/email/resend` (204 always: no enumeration). */
+export async function resendConfirmation(username: string): Promise<void> {
+  await request("POST", "/api/auth/email/resend", { username });
+}
+
+/** The body of `POST /api/invites`. */
+export interface InviteBody {
+  /** b64u(SHA-256(token)). */
+  readonly tokenHash: string;
+  readonly role: Role;
+  /** Unix milliseconds. */
+  readonly expiresAt: number;
+  readonly email?: string;
+}
+
+/** `POST /api/invites` (tenant admins, 201). */
+export async function createInvite(body: InviteBody): Promise<InviteJson> {
+  const payload: Record<string, unknown> = {
+    token_hash: body.tokenHash,
+    role: body.role,
+    expires_at: body.expiresAt,
+  };
+  if (body.email !== undefined) {
+    payload.email = body.email;
+  }
+  return parseInvite(await request("POST", "/api/invites", payload));
+}
+
+/** `GET /api/invites` (tenant admins). */
+export async function listInvites(): Promise<InviteJson[]> {
+  const answer = await request("GET", "/api/invites");
+  const list = Array.isArray(answer) ? answer : asObject(answer)?.invites;
+  if (!Array.isArray(list)) {
+    throw badResponse("invites is not a list");
+  }
+  return list.map(parseInvite);
+}
