@@ -174,3 +174,38 @@ async def test_a_wrong_password_and_an_unknown_user_read_the_same(
     await log_in(page, base, "nobody-at-all", "definitely not bob's password")
     unknown = await page.get_by_role("alert").inner_text()
     assert wrong == unknown == "Wrong username or password."
+
+
+async def test_the_recovery_code_restores_access_and_forces_a_new_password(
+    daphne_server: LiveServer, browser: Browser, acme: Tenant
+) -> None:
+    base = daphne_server.tenant_url("acme")
+    first = await (await browser.new_context()).new_page()
+    await sign_up(first, base, "forgetful", PASSWORD)
+    code = await keep_recovery_code(first)
+    await expect_signed_in(first, "forgetful")
+    sealed = await first.evaluate("window.__pipoTest.sealToOwnKey('still mine')")
+
+    # A new browser, the password forgotten: the recovery code (typed in lower
+    # case, without dashes) unlocks the same keys and asks for a new password.
+    fresh = await (await browser.new_context()).new_page()
+    await fresh.goto(f"{base}/login")
+    await fresh.get_by_role("link", name="Use a recovery code").click()
+    await fresh.get_by_label("Username").fill("forgetful")
+    await fresh.get_by_label("Recovery code").fill(code.replace("-", "").lower())
+    new_password = "my brand new memorable phrase"
+    await fresh.get_by_label("New password", exact=True).fill(new_password)
+    await fresh.get_by_label("Repeat new password").fill(new_password)
+    await fresh.get_by_role("button", name="Reset password").click()
+    new_code = await keep_recovery_code(fresh)
+    assert new_code != code
+    await expect_signed_in(fresh, "forgetful")
+    assert await fresh.evaluate(f"window.__pipoTest.openSealed({json.dumps(sealed)})") == (
+        "still mine"
+    )
+    # The old password no longer works; the new one does.
+    third = await (await browser.new_context()).new_page()
+    await log_in(third, base, "forgetful", PASSWORD)
+    await expect(third.get_by_role("alert")).to_have_text("Wrong username or password.")
+    await log_in(third, base, "forgetful", new_password)
+    await expect_signed_in(third, "forgetful")
