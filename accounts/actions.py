@@ -128,6 +128,7 @@ def check_create_tenant(
     allowed_domains: list[str] | None = None,
     serves_bare_domain: bool = False,
     first_user_becomes_owner: bool = False,
+    genesis_enrolment_hash: bytes = b"",
 ) -> Tenant:
     if TENANT_SLUG_PATTERN.fullmatch(slug) is None:
         raise AccountError("invalid_slug", "A slug is a-z, 0-9 and '-', at most 63 characters.")
@@ -145,6 +146,7 @@ def check_create_tenant(
         allowed_domains=domains,
         serves_bare_domain=serves_bare_domain,
         first_user_becomes_owner=first_user_becomes_owner,
+        genesis_enrolment_hash=genesis_enrolment_hash,
     )
 
 
@@ -157,6 +159,7 @@ def do_create_tenant(
     allowed_domains: list[str],
     serves_bare_domain: bool,
     first_user_becomes_owner: bool,
+    genesis_enrolment_hash: bytes = b"",
 ) -> Tenant:
     if Tenant.objects.filter(slug=slug).exists():
         raise AccountError("slug_taken", f"A tenant '{slug}' already exists.")
@@ -167,6 +170,8 @@ def do_create_tenant(
         allowed_domains=allowed_domains,
         serves_bare_domain=serves_bare_domain,
         first_user_becomes_owner=first_user_becomes_owner,
+        server_sign_seed=secrets.token_bytes(32),
+        genesis_enrolment_hash=genesis_enrolment_hash,
     )
 
 

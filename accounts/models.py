@@ -45,6 +45,13 @@ class Tenant(models.Model):
     serves_bare_domain = models.BooleanField(default=False)
     # Trust on first use, for demos: the first active account becomes owner.
     first_user_becomes_owner = models.BooleanField(default=False)
+    # The server's own Ed25519 key for this tenant: it signs only
+    # server-attested admissions (confirmed email domains), as the genesis
+    # declares (docs/PROTOCOL.md §6.2). Never a person's key.
+    server_sign_seed = models.BinaryField(max_length=32, default=bytes)
+    # SHA-256 of the one-time enrolment token that lets the root admins post
+    # the genesis (printed by create_tenant); empty once the genesis exists.
+    genesis_enrolment_hash = models.BinaryField(max_length=32, default=bytes)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,6 +3,8 @@
 from typing import Any
 
 from accounts.models import Tenant, User
+from protocol import b64u_encode
+from protocol.signing import sign_public_key
 
 
 def tenant_json(tenant: Tenant) -> dict[str, Any]:
@@ -11,6 +13,10 @@ def tenant_json(tenant: Tenant) -> dict[str, Any]:
         "name": tenant.name,
         "signup_policy": tenant.signup_policy,
         "allowed_domains": list(tenant.allowed_domains),
+        # The server's attestation key, as a genesis must name it (§6.2).
+        "server_key": b64u_encode(sign_public_key(bytes(tenant.server_sign_seed)))
+        if tenant.server_sign_seed
+        else None,
     }
 
 

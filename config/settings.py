@@ -140,6 +140,10 @@ PIPO_PUBLIC_PORT = env_str(
     "PIPO_PUBLIC_PORT", env_str("PORT", "8000") if PIPO_DOMAIN == "localhost" else ""
 )
 
+# The server refuses chain links stamped more than 5 minutes from its clock
+# (docs/PROTOCOL.md §6.1). Only tests replaying fixed-time vectors turn it off.
+PIPO_CHAIN_CHECK_CLOCK = env_bool("PIPO_CHAIN_CHECK_CLOCK", True)
+
 # Test hooks in the web client (window.__pipoTest): only ever for the test suite.
 PIPO_TEST_HOOKS = env_bool("PIPO_TEST_HOOKS", False)
 

@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("accounts.urls")),
+    path("api/", include("rooms.urls")),
     path("", include("frontend.urls")),
 ]

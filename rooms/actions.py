@@ -1,0 +1,200 @@
+"""Appending to the trust chain: the one write path of rooms.
+
+A link is parsed and its signatures verified (protocol/chain.py), then
+applied to the current chain state under a row lock on the tenant's head, so
+links are appended one at a time and each is judged against exactly the
+state before it. The link, the new head and the materialised state are
+written in one transaction; a refused link stores nothing.
+"""
+
+import hashlib
+import hmac
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.errors import AccountError
+from accounts.models import Tenant
+from protocol import ProtocolError, b64u_decode, b64u_encode
+from protocol.chain import ChainState, Link, LinkType, parse_link, verify_chain
+from protocol.signing import sign_public_key
+from rooms.models import ChainHead, ChainLink, ChainMember, GenesisAnchor, Room, RoomMember
+from rooms.pgp_anchor import genesis_statement, verify_anchor
+from rooms.selectors import all_chain_links, genesis_link
+
+# Verified chain states by tenant, so an append does not re-verify the whole
+# chain. Keyed by head hash: a worker that missed another worker's append
+# sees a different head and rebuilds from the stored links.
+_state_cache: dict[int, ChainState] = {}
+_state_cache_lock = threading.Lock()
+
+
+def _refuse(error: ProtocolError) -> AccountError:
+    return AccountError(error.code, f"Link refused: {error.message}")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def chain_state(tenant: Tenant, head: ChainHead) -> ChainState:
+    """The verified state at `head` (from the cache, or rebuilt from the links)."""
+    with _state_cache_lock:
+        cached = _state_cache.get(tenant.pk)
+    if cached is not None and cached.head == (bytes(head.hash) if head.hash else None):
+        return cached
+    state = verify_chain(
+        (row.link for row in all_chain_links(tenant).iterator()), tenant=tenant.slug
+    )
+    with _state_cache_lock:
+        _state_cache[tenant.pk] = state
+    return state
+
+
+def check_append_link(
+    tenant: Tenant, data: Any, *, enrolment_token: str | None = None
+) -> ChainLink:
+    """Validate an untrusted link completely, then append it."""
+    try:
+        link = parse_link(data)
+    except ProtocolError as error:
+        raise _refuse(error) from None
+    if link.tenant != tenant.slug:
+        raise AccountError("wrong_tenant", "Link refused: it belongs to another tenant.")
+    if link.type == LinkType.GENESIS:
+        _check_genesis_allowed(tenant, link, enrolment_token)
+    now_ms = _now_ms() if settings.PIPO_CHAIN_CHECK_CLOCK else None
+    return do_append_link(tenant, link, now_ms=now_ms)
+
+
+def _check_genesis_allowed(tenant: Tenant, link: Link, enrolment_token: str | None) -> None:
+    if link.body.get("server_key") != tenant_server_key(tenant):
+        raise AccountError(
+            "malformed_link", "Link refused: the genesis must name this server's key."
+        )
+    if tenant.first_user_becomes_owner:
+        return  # trust on first use (the demo tenant): the first genesis wins
+    expected = bytes(tenant.genesis_enrolment_hash)
+    if not expected:
+        raise AccountError("duplicate_genesis", "Link refused: this tenant has its genesis.")
+    try:
+        token = b64u_decode(enrolment_token or "")
+    except ProtocolError:
+        token = b""
+    if not hmac.compare_digest(hashlib.sha256(token).digest(), expected):
+        raise AccountError(
+            "enrolment_required", "Only the root admins' enrolment link may found a tenant."
+        )
+
+
+def tenant_server_key(tenant: Tenant) -> str:
+    return b64u_encode(sign_public_key(bytes(tenant.server_sign_seed)))
+
+
+@transaction.atomic
+def do_append_link(tenant: Tenant, link: Link, *, now_ms: int | None) -> ChainLink:
+    head, _created = ChainHead.objects.select_for_update().get_or_create(tenant=tenant)
+    before = chain_state(tenant, head)
+    try:
+        after = before.apply(link, now_ms=now_ms)
+    except ProtocolError as error:
+        raise _refuse(error) from None
+    row = ChainLink.objects.create(
+        tenant=tenant,
+        seq=link.seq,
+        link=link.to_json(),
+        hash=link.hash,
+        type=str(link.type),
+        signer=link.signer,
+        ts=link.ts,
+    )
+    head.seq = link.seq
+    head.hash = link.hash
+    head.save(update_fields=["seq", "hash"])
+    _materialise(tenant, before, after, link.seq)
+    if link.type == LinkType.GENESIS:
+        tenant.genesis_enrolment_hash = b""
+        tenant.save(update_fields=["genesis_enrolment_hash"])
+    transaction.on_commit(lambda: _remember(tenant, after))
+    return row
+
+
+def _remember(tenant: Tenant, state: ChainState) -> None:
+    with _state_cache_lock:
+        _state_cache[tenant.pk] = state
+
+
+def forget_cached_state(tenant: Tenant) -> None:
+    with _state_cache_lock:
+        _state_cache.pop(tenant.pk, None)
+
+
+def _materialise(tenant: Tenant, before: ChainState, after: ChainState, seq: int) -> None:
+    """Bring ChainMember, Room and RoomMember in line with `after` (a diff)."""
+    for username in before.members.keys() - after.members.keys():
+        ChainMember.objects.filter(tenant=tenant, username=username).delete()
+    for username, member in after.members.items():
+        if before.members.get(username) == member:
+            continue
+        ChainMember.objects.update_or_create(
+            tenant=tenant,
+            username=username,
+            defaults={
+                "sign_pub": member.sign_pub,
+                "box_pub": member.box_pub,
+                "role": str(member.role),
+                "how": str(member.how),
+                "admitted_seq": member.admitted_seq,
+            },
+        )
+    for room_id in before.rooms.keys() - after.rooms.keys():
+        Room.objects.filter(tenant=tenant, room_id=room_id).delete()
+    for room_id, room in after.rooms.items():
+        previous = before.rooms.get(room_id)
+        if previous == room:
+            continue
+        row, _ = Room.objects.update_or_create(
+            tenant=tenant,
+            room_id=room_id,
+            defaults={"kind": str(room.kind), "history": str(room.history), "created_seq": seq}
+            if previous is None
+            else {"kind": str(room.kind), "history": str(room.history)},
+        )
+        old_members = previous.members if previous is not None else {}
+        for username in old_members.keys() - room.members.keys():
+            RoomMember.objects.filter(tenant=tenant, room=row, username=username).delete()
+        for username, role in room.members.items():
+            if old_members.get(username) != role:
+                RoomMember.objects.update_or_create(
+                    tenant=tenant, room=row, username=username, defaults={"role": str(role)}
+                )
+    if after.policy != before.policy:
+        tenant.signup_policy = str(after.policy.mode)
+        tenant.allowed_domains = list(after.policy.domains)
+        tenant.save(update_fields=["signup_policy", "allowed_domains"])
+
+
+def check_attach_anchor(tenant: Tenant, *, clearsigned: bytes, certificate: bytes) -> GenesisAnchor:
+    """Verify a root admin's PGP clearsignature of the genesis and keep it."""
+    genesis = genesis_link(tenant)
+    if genesis is None:
+        raise AccountError("genesis_required", "This tenant has no genesis yet.")
+    statement = genesis_statement(tenant.slug, bytes(genesis.hash))
+    try:
+        anchor = verify_anchor(
+            statement=statement,
+            clearsigned=clearsigned,
+            certificate=certificate,
+            allowed_fingerprints=list(genesis.link["body"].get("pgp", [])),
+        )
+    except ProtocolError as error:
+        raise AccountError(error.code, error.message) from None
+    row, _ = GenesisAnchor.objects.update_or_create(
+        tenant=tenant,
+        fingerprint=anchor.fingerprint,
+        defaults={"certificate": anchor.certificate, "clearsigned": anchor.clearsigned},
+    )
+    return row
