@@ -40,7 +40,13 @@ from protocol.accounts import (
     parse_kdf_params,
     parse_wrapped_keys,
 )
+from protocol.chain import Link, LinkType, parse_link
 from protocol.identity import TENANT_SLUG_PATTERN, USERNAME_PATTERN
+from rooms.actions import (
+    attest_domain_admission,
+    record_approval_in_chain,
+    record_signup_in_chain,
+)
 
 CONFIRMATION_LIFETIME = timedelta(hours=24)
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -281,7 +287,17 @@ def check_signup(tenant: Tenant, data: dict[str, Any], *, base_url: str) -> Sign
         raise AccountError("invalid_request", "'recovery' is missing")
     recovery_auth_key = _key_field(recovery, "auth_key")
     recovery_wrapped_keys = _wrapped_keys(recovery.get("wrapped_keys"))
-    if invite_token is None:
+    chain_link = None
+    if data.get("chain_link") is not None:
+        try:
+            chain_link = parse_link(data["chain_link"])
+        except ProtocolError as error:
+            raise AccountError(error.code, f"Chain link refused: {error.message}") from None
+    enrolment_token = data.get("enrolment_token")
+    if enrolment_token is not None and not isinstance(enrolment_token, str):
+        raise AccountError("invalid_request", "'enrolment_token' must be a string")
+    founding = chain_link is not None and chain_link.type == LinkType.GENESIS
+    if invite_token is None and not founding:
         if tenant.signup_policy == SignupPolicy.INVITE:
             raise AccountError("invite_required", "This workspace is by invitation only.")
         if tenant.signup_policy == SignupPolicy.DOMAIN and not _emails_domain_allowed(
@@ -306,6 +322,8 @@ def check_signup(tenant: Tenant, data: dict[str, Any], *, base_url: str) -> Sign
         recovery_wrapped_keys=recovery_wrapped_keys,
         invite_token=invite_token,
         base_url=base_url,
+        chain_link=chain_link,
+        enrolment_token=enrolment_token,
     )
 
 
@@ -326,13 +344,19 @@ def do_signup(
     recovery_wrapped_keys: dict[str, Any],
     invite_token: bytes | None,
     base_url: str,
+    chain_link: Link | None = None,
+    enrolment_token: str | None = None,
 ) -> SignupResult:
     # Serialise signups per tenant: the "first user becomes owner" decision
     # and invite redemption must not race.
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    founding = chain_link is not None and chain_link.type == LinkType.GENESIS
     invite = _redeem_invite(tenant, invite_token) if invite_token is not None else None
     role: str = Role.MEMBER
-    if invite is not None:
+    if founding:
+        # The root admin who signs the genesis (§6.2) owns the tenant.
+        state, role = AccountState.ACTIVE, Role.OWNER
+    elif invite is not None:
         state, role = AccountState.ACTIVE, invite.role
     elif tenant.signup_policy == SignupPolicy.OPEN:
         state = AccountState.ACTIVE
@@ -374,6 +398,16 @@ def do_signup(
         invite.used_by = user
         invite.used_at = timezone.now()
         invite.save(update_fields=["used_by", "used_at"])
+    record_signup_in_chain(
+        tenant,
+        chain_link=chain_link,
+        enrolment_token=enrolment_token,
+        bundle_json=bundle_json,
+        how=None
+        if state != AccountState.ACTIVE or founding
+        else ("invite" if invite is not None else "open"),
+        role=role,
+    )
     if state == AccountState.PENDING_EMAIL:
         do_send_email_confirmation(tenant, user, base_url=base_url)
     return SignupResult(user=user, state=state)
@@ -429,6 +463,7 @@ def do_confirm_email(tenant: Tenant, *, token_hash: str) -> User:
     if user.state == AccountState.PENDING_EMAIL:
         user.state = AccountState.ACTIVE
         user.save(update_fields=["state"])
+        attest_domain_admission(tenant, bundle_json=user.identity.bundle)
     return user
 
 
@@ -446,12 +481,25 @@ def check_resend_confirmation(tenant: Tenant, data: dict[str, Any], *, base_url:
 
 
 @transaction.atomic
-def do_decide_signup(admin: User, user: User, *, approve: bool, login_url: str) -> None:
+def do_decide_signup(
+    admin: User,
+    user: User,
+    *,
+    approve: bool,
+    login_url: str,
+    admit_link: Link | None = None,
+) -> None:
+    """Approve or reject a signup request. On a tenant with a trust chain an
+    approval is only as good as the admin's signed admit link (§6.2)."""
     if admin.tenant_id != user.tenant_id or not admin.is_tenant_admin:
         raise AccountError("forbidden", "Only this workspace's admins decide.", status=403)
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.state != AccountState.PENDING_APPROVAL:
         return
+    if approve:
+        record_approval_in_chain(
+            user.tenant, admit_link=admit_link, bundle_json=user.identity.bundle
+        )
     user.state = AccountState.ACTIVE if approve else AccountState.REJECTED
     user.decided_by = admin
     user.decided_at = timezone.now()

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from accounts import actions
 from accounts.admin_site import request_tenant
+from accounts.errors import AccountError
 from accounts.models import AccountState, Invite, SignupRequest, User
 
 
@@ -35,10 +36,15 @@ def _decide(request: HttpRequest, queryset: QuerySet[User], *, approve: bool) ->
     login_url = f"{request.scheme}://{request.get_host()}/login"
     count = 0
     for user in queryset.filter(state=AccountState.PENDING_APPROVAL):
-        actions.do_decide_signup(admin_user, user, approve=approve, login_url=login_url)
+        try:
+            actions.do_decide_signup(admin_user, user, approve=approve, login_url=login_url)
+        except AccountError as error:
+            messages.error(request, f"{user.username}: {error.message}")
+            continue
         count += 1
     verb = "Approved" if approve else "Rejected"
-    messages.success(request, f"{verb} {count} signup request(s); each person was emailed.")
+    if count:
+        messages.success(request, f"{verb} {count} signup request(s); each person was emailed.")
 
 
 @admin.action(description="Approve selected signup requests")

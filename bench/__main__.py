@@ -1,10 +1,11 @@
 """Run every benchmark: `python -m bench` (what `make bench` calls)."""
 
-from bench import protocol_speed
+from bench import chain_verify, protocol_speed
 
 
 def main() -> None:
     protocol_speed.main()
+    chain_verify.main()
 
 
 if __name__ == "__main__":

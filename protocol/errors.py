@@ -91,3 +91,19 @@ class KeyFileError(ProtocolError):
     """A key file that is malformed (a wrong passphrase is an :class:`UnwrapError`)."""
 
     code = "malformed_key_file"
+
+
+class ChainError(ProtocolError):
+    """A trust-chain link that is malformed or not allowed at its place in the chain.
+
+    Unlike the other errors, the code is set per instance (PROTOCOL.md §6.4 lists
+    them); ``at`` is the failing link's position in the input of
+    :func:`~protocol.chain.verify_chain`, where it is known.
+    """
+
+    code = "malformed_link"
+
+    def __init__(self, code: str, message: str, *, at: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.at = at

@@ -19,7 +19,7 @@ from django.db import transaction
 from accounts.errors import AccountError
 from accounts.models import Tenant
 from protocol import ProtocolError, b64u_decode, b64u_encode
-from protocol.chain import ChainState, Link, LinkType, parse_link, verify_chain
+from protocol.chain import ChainState, Link, LinkType, parse_link, sign_link, verify_chain
 from protocol.signing import sign_public_key
 from rooms.models import ChainHead, ChainLink, ChainMember, GenesisAnchor, Room, RoomMember
 from rooms.pgp_anchor import genesis_statement, verify_anchor
@@ -198,3 +198,104 @@ def check_attach_anchor(tenant: Tenant, *, clearsigned: bytes, certificate: byte
         defaults={"certificate": anchor.certificate, "clearsigned": anchor.clearsigned},
     )
     return row
+
+
+# --- Admissions from the signup paths ----------------------------------------
+
+
+def chain_has_genesis(tenant: Tenant) -> bool:
+    head = ChainHead.objects.filter(tenant=tenant).first()
+    return head is not None and head.seq >= 0
+
+
+def record_signup_in_chain(
+    tenant: Tenant,
+    *,
+    chain_link: Link | None,
+    enrolment_token: str | None,
+    bundle_json: dict[str, Any],
+    how: str | None,
+    role: str,
+) -> None:
+    """Append the link a signup carries, inside the signup's transaction.
+
+    A founding signup carries the genesis naming the new account as root. On
+    a tenant with a genesis, an account that is active at once (open policy,
+    invite) carries its own signed admit; approval and domain admissions are
+    signed later (by an admin, by the server). A tenant without a genesis
+    predates the chain and takes no links from signups.
+    """
+    if chain_link is not None and chain_link.type == LinkType.GENESIS:
+        roots = chain_link.body.get("roots", [])
+        if roots != [bundle_json]:
+            raise AccountError(
+                "bundle_mismatch", "A founding signup's genesis names exactly its own bundle."
+            )
+        _check_genesis_allowed(tenant, chain_link, enrolment_token)
+        do_append_link(tenant, chain_link, now_ms=_clock())
+        return
+    if not chain_has_genesis(tenant):
+        if chain_link is not None:
+            raise AccountError("genesis_required", "This tenant has no trust chain yet.")
+        return
+    if how is None:
+        if chain_link is not None:
+            raise AccountError(
+                "unauthorized", "This signup waits for an admin or the server to admit it."
+            )
+        return
+    if chain_link is None:
+        raise AccountError("admit_required", "Joining needs your signed admission link.")
+    body = chain_link.body
+    if (
+        chain_link.type != LinkType.ADMIT
+        or body.get("bundle") != bundle_json
+        or body.get("how") != how
+        or body.get("role") != role
+    ):
+        raise AccountError(
+            "bundle_mismatch", "The admission link does not admit this signup as it is."
+        )
+    do_append_link(tenant, chain_link, now_ms=_clock())
+
+
+def _clock() -> int | None:
+    return _now_ms() if settings.PIPO_CHAIN_CHECK_CLOCK else None
+
+
+def attest_domain_admission(tenant: Tenant, *, bundle_json: dict[str, Any]) -> None:
+    """The server's signed admit for a confirmed email domain (how: domain)."""
+    head = ChainHead.objects.select_for_update().filter(tenant=tenant).first()
+    if head is None or head.seq < 0:
+        return
+    link = sign_link(
+        tenant=tenant.slug,
+        seq=head.seq + 1,
+        prev=bytes(head.hash) if head.hash else None,
+        ts=max(_now_ms(), chain_state(tenant, head).ts),
+        type=LinkType.ADMIT,
+        body={"bundle": bundle_json, "role": "member", "how": "domain"},
+        seed=bytes(tenant.server_sign_seed),
+    )
+    do_append_link(tenant, link, now_ms=_clock())
+
+
+def record_approval_in_chain(
+    tenant: Tenant, *, admit_link: Link | None, bundle_json: dict[str, Any]
+) -> None:
+    """On a chained tenant, append the approving admin's signed admit, or refuse."""
+    if not chain_has_genesis(tenant):
+        return
+    if admit_link is None:
+        raise AccountError(
+            "admit_required",
+            "On this workspace an approval must be signed in the app by an admin's key.",
+        )
+    body = admit_link.body
+    if (
+        admit_link.type != LinkType.ADMIT
+        or body.get("bundle") != bundle_json
+        or body.get("how") != "approval"
+    ):
+        raise AccountError("bundle_mismatch", "The admit link does not admit this request.")
+    do_append_link(tenant, admit_link, now_ms=_clock())

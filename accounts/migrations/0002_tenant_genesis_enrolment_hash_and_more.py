@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tenant',
-            name='genesis_enrolment_hash',
+            model_name="tenant",
+            name="genesis_enrolment_hash",
             field=models.BinaryField(default=bytes, max_length=32),
         ),
         migrations.AddField(
-            model_name='tenant',
-            name='server_sign_seed',
+            model_name="tenant",
+            name="server_sign_seed",
             field=models.BinaryField(default=bytes, max_length=32),
         ),
     ]

@@ -132,8 +132,8 @@ def test_generator_reproduces_the_committed_files_byte_for_byte(tmp_path: Path) 
     subprocess.run(
         [sys.executable, str(VECTORS / "generate.py"), "--out", str(tmp_path)], check=True
     )
-    written = sorted(path.name for path in tmp_path.iterdir())
-    committed = sorted(path.name for path in VECTORS.glob("*.json"))
+    written = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*.json"))
+    committed = sorted(str(path.relative_to(VECTORS)) for path in VECTORS.rglob("*.json"))
     assert written == committed
     for name in written:
         assert (tmp_path / name).read_bytes() == (VECTORS / name).read_bytes(), name

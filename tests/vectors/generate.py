@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,15 @@ from protocol import (
     wrap_identity_keys,
 )
 from protocol.accounts import _associated_data, _seal
+from protocol.chain import (
+    MAX_DOMAINS,
+    MAX_LINK_BYTES,
+    ChainState,
+    parse_link,
+    sign_link,
+    verify_chain,
+)
+from protocol.errors import ChainError
 from protocol.signing import sign_public_key
 
 HERE = Path(__file__).resolve().parent
@@ -557,12 +567,880 @@ def invite_vectors() -> dict[str, Any]:
     }
 
 
+# --- §6 Trust chain ----------------------------------------------------------------
+
+T0 = 1_700_000_000_000
+MINUTE = 60_000
+ROOM_A = "00000000-0000-4000-8000-00000000000a"
+ROOM_B = "00000000-0000-4000-8000-00000000000b"
+ROOM_C = "00000000-0000-4000-8000-00000000000c"
+SERVER_SEED = secret("acme server key")
+
+
+class ChainPerson:
+    """A test person: username, signing seed and identity bundle (wire form)."""
+
+    def __init__(self, user: str, seed: bytes, bundle: dict[str, Any]) -> None:
+        self.user = user
+        self.seed = seed
+        self.bundle = bundle
+
+
+def chain_person(user: str, tenant: str = "acme", label: str = "") -> ChainPerson:
+    keys = IdentityKeys.from_secrets(
+        secret(f"chain {user}{label} sign"), secret(f"chain {user}{label} box")
+    )
+    bundle = make_identity_bundle(keys, tenant=tenant, user=user, created=T0 - 1000)
+    return ChainPerson(user, keys.sign_seed, bundle.to_json())
+
+
+ALICE = chain_person("alice")
+BOB = chain_person("bob")
+CAROL = chain_person("carol")
+DAVE = chain_person("dave")
+ERIN = chain_person("erin")
+FRANK = chain_person("frank")
+CAROL_NEW = chain_person("carol", label=" rotated")
+DAVE_AGAIN = chain_person("dave", label=" rejoined")
+SERVER = ChainPerson("server", SERVER_SEED, {})
+TOKEN_1 = secret("chain invite 1")
+TOKEN_2 = secret("chain invite 2")
+
+
+class ChainBuilder:
+    """Appends signed links (next seq, prev and ts by default) and keeps them in wire form."""
+
+    def __init__(self, tenant: str = "acme") -> None:
+        self.tenant = tenant
+        self.links: list[dict[str, Any]] = []
+        self.head: bytes | None = None
+        self.ts = T0
+
+    def add(
+        self,
+        link_type: str,
+        body: dict[str, Any],
+        seed: bytes,
+        *,
+        cosigners: Sequence[bytes] = (),
+        **override: Any,
+    ) -> "ChainBuilder":
+        fields: dict[str, Any] = {
+            "tenant": self.tenant,
+            "seq": len(self.links),
+            "prev": self.head,
+            "ts": self.ts + (1000 if self.links else 0),
+        }
+        fields.update(override)
+        link = sign_link(**fields, type=link_type, body=body, seed=seed, cosigner_seeds=cosigners)
+        return self.raw(link.to_json())
+
+    def raw(self, document: Any) -> "ChainBuilder":
+        """Append a link given in wire form (perhaps a tampered one)."""
+        self.links.append(document)
+        self.head = hashlib.sha256(canonical_json(document)).digest()
+        if isinstance(document, dict) and type(document.get("ts")) is int:
+            self.ts = document["ts"]
+        return self
+
+    def genesis(
+        self,
+        roots: Sequence[ChainPerson] = (ALICE,),
+        mode: str = "invite",
+        domains: Sequence[str] = (),
+        **extra: Any,
+    ) -> "ChainBuilder":
+        body = {
+            "roots": [root.bundle for root in roots],
+            "policy": {"mode": mode, "domains": list(domains)},
+            "server_key": b64u_encode(sign_public_key(SERVER_SEED)),
+            **extra,
+        }
+        return self.add("genesis", body, roots[0].seed, cosigners=[r.seed for r in roots[1:]])
+
+    def policy(
+        self, mode: str, domains: Sequence[str] = (), by: ChainPerson = ALICE, **override: Any
+    ) -> "ChainBuilder":
+        return self.add("policy", {"mode": mode, "domains": list(domains)}, by.seed, **override)
+
+    def invite(
+        self,
+        token: bytes,
+        role: str = "member",
+        *,
+        expires: int | None = None,
+        by: ChainPerson = ALICE,
+    ) -> "ChainBuilder":
+        body = {
+            "token_hash": b64u_encode(invite_token_hash(token)),
+            "role": role,
+            "expires": self.ts + 60 * MINUTE if expires is None else expires,
+        }
+        return self.add("invite", body, by.seed)
+
+    def admit(
+        self,
+        who: ChainPerson,
+        how: str,
+        *,
+        by: ChainPerson | None = None,
+        role: str = "member",
+        token: bytes | None = None,
+        **override: Any,
+    ) -> "ChainBuilder":
+        body: dict[str, Any] = {"bundle": who.bundle, "role": role, "how": how}
+        if token is not None:
+            body["token"] = b64u_encode(token)
+        if by is None:
+            by = {"approval": ALICE, "domain": SERVER}.get(how, who)
+        return self.add("admit", body, by.seed, **override)
+
+    def set_role(self, who: ChainPerson, role: str, by: ChainPerson = ALICE) -> "ChainBuilder":
+        return self.add("set_role", {"user": who.user, "role": role}, by.seed)
+
+    def remove(self, who: ChainPerson, by: ChainPerson = ALICE) -> "ChainBuilder":
+        return self.add("remove", {"user": who.user}, by.seed)
+
+    def rotate(
+        self, old: ChainPerson, new: ChainPerson, by: ChainPerson | None = None
+    ) -> "ChainBuilder":
+        body = {"user": old.user, "bundle": new.bundle}
+        return self.add("rotate_keys", body, (by or old).seed)
+
+    def room_create(
+        self, room: str, by: ChainPerson, kind: str = "channel", history: str = "all"
+    ) -> "ChainBuilder":
+        return self.add("room_create", {"room": room, "kind": kind, "history": history}, by.seed)
+
+    def room_add(
+        self, room: str, who: ChainPerson, by: ChainPerson, role: str = "member"
+    ) -> "ChainBuilder":
+        return self.add("room_add", {"room": room, "user": who.user, "role": role}, by.seed)
+
+    def room_remove(self, room: str, who: ChainPerson, by: ChainPerson) -> "ChainBuilder":
+        return self.add("room_remove", {"room": room, "user": who.user}, by.seed)
+
+    def room_role(self, room: str, who: ChainPerson, role: str, by: ChainPerson) -> "ChainBuilder":
+        return self.add("room_role", {"room": room, "user": who.user, "role": role}, by.seed)
+
+    def team(self) -> "ChainBuilder":
+        """Genesis (alice, owner) with carol an admin and dave a member, both approved."""
+        return self.genesis().admit(CAROL, "approval", role="admin").admit(DAVE, "approval")
+
+
+def tampered(link: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {**copy.deepcopy(link), **fields}
+
+
+def flipped_sig(link: dict[str, Any], index: int = 5) -> dict[str, Any]:
+    return tampered(link, sig=b64u_encode(flip(b64u_decode(link["sig"]), index)))
+
+
+def last(chain: ChainBuilder) -> dict[str, Any]:
+    return chain.links[-1]
+
+
+def chain_case(
+    name: str, chain: ChainBuilder, error: str | None = None, *, now_ms: int | None = None
+) -> dict[str, Any]:
+    """A case; with ``error``, its last link must be refused with that code (checked here)."""
+    case: dict[str, Any] = {"name": name, "tenant": "acme", "links": chain.links}
+    if now_ms is not None:
+        case["now_ms"] = now_ms
+    state = ChainState.empty("acme")
+    for index, link in enumerate(chain.links):
+        try:
+            state = state.apply(parse_link(link), now_ms=now_ms)
+        except ChainError as refused:
+            at = len(chain.links) - 1
+            if (refused.code, index) != (error, at):
+                raise AssertionError(f"{name}: {refused.code} at {index}") from refused
+            return case | {"valid": False, "error": error, "at": at}
+    assert error is None, f"{name}: accepted, expected {error}"
+    if now_ms is None:
+        assert verify_chain(chain.links, tenant="acme") == state
+    return case | {"valid": True, "expect": state.summary()}
+
+
+def chain_genesis_vectors() -> dict[str, Any]:
+    one = ChainBuilder().genesis()
+    genesis_body = one.links[0]["body"]
+    two = ChainBuilder().genesis(
+        (ALICE, BOB), pgp=["0123456789abcdef0123456789abcdef01234567", "ab" * 32]
+    )
+    two_body = two.links[0]["body"]
+    three = ChainBuilder().genesis((ALICE, BOB, CAROL))
+    bad_cosig = copy.deepcopy(two.links[0])
+    bad_cosig["cosigs"][0]["sig"] = b64u_encode(flip(b64u_decode(bad_cosig["cosigs"][0]["sig"]), 3))
+    server_root = ChainPerson(
+        "srv",
+        SERVER_SEED,
+        make_identity_bundle(
+            IdentityKeys.from_secrets(SERVER_SEED, secret("srv box")),
+            tenant="acme",
+            user="srv",
+            created=T0,
+        ).to_json(),
+    )
+
+    def first(**fields: Any) -> ChainBuilder:
+        values: dict[str, Any] = {"tenant": "acme", "seq": 0, "prev": None, "ts": T0}
+        values |= {"type": "genesis", "body": genesis_body, "seed": ALICE.seed} | fields
+        return ChainBuilder().raw(sign_link(**values).to_json())
+
+    return {
+        "cases": [
+            chain_case("one root", one),
+            chain_case("two roots, cosigned, with PGP fingerprints", two),
+            chain_case(
+                "three roots, signed by the first-listed root's peer, open policy",
+                ChainBuilder().genesis((BOB, ALICE, CAROL), mode="open"),
+            ),
+            chain_case(
+                "domain policy",
+                ChainBuilder().genesis(mode="domain", domains=["example.com", "corp.example.org"]),
+            ),
+            chain_case(
+                "within 5 minutes of the server clock",
+                ChainBuilder().genesis(),
+                now_ms=T0 + 5 * MINUTE,
+            ),
+            chain_case(
+                "more than 5 minutes from the server clock",
+                ChainBuilder().genesis(),
+                "clock_skew",
+                now_ms=T0 - 5 * MINUTE - 1,
+            ),
+            chain_case(
+                "flipped signature", ChainBuilder().raw(flipped_sig(one.links[0])), "bad_signature"
+            ),
+            chain_case("flipped cosignature", ChainBuilder().raw(bad_cosig), "bad_signature"),
+            chain_case(
+                "a root's cosignature missing",
+                first(body=two_body, seed=BOB.seed),
+                "unauthorized",
+            ),
+            chain_case(
+                "signed by someone who is not a root",
+                first(body=two_body, seed=DAVE.seed, cosigner_seeds=[ALICE.seed, BOB.seed]),
+                "unauthorized",
+            ),
+            chain_case(
+                "a root cosigns twice",
+                first(body=two_body, cosigner_seeds=[BOB.seed, BOB.seed]),
+                "unauthorized",
+            ),
+            chain_case(
+                "cosignatures not in the order of the roots",
+                ChainBuilder().raw(tampered(three.links[0], cosigs=three.links[0]["cosigs"][::-1])),
+                "malformed_link",
+            ),
+            chain_case(
+                "an empty cosigs list",
+                ChainBuilder().raw(tampered(one.links[0], cosigs=[])),
+                "malformed_link",
+            ),
+            chain_case(
+                "a root of another tenant",
+                ChainBuilder().genesis((ALICE, chain_person("bob", tenant="lear-co"))),
+                "bundle_mismatch",
+            ),
+            chain_case(
+                "a root bundle altered after signing",
+                ChainBuilder().genesis(
+                    (
+                        ChainPerson(
+                            "alice", ALICE.seed, ALICE.bundle | {"box_pub": BOB.bundle["box_pub"]}
+                        ),
+                    )
+                ),
+                "bad_signature",
+            ),
+            chain_case(
+                "a root bundle with an extra field",
+                ChainBuilder().genesis(
+                    (ChainPerson("alice", ALICE.seed, ALICE.bundle | {"admin": True}),)
+                ),
+                "malformed_link",
+            ),
+            chain_case(
+                "the same root twice", ChainBuilder().genesis((ALICE, ALICE)), "malformed_link"
+            ),
+            chain_case(
+                "nine roots",
+                first(body=genesis_body | {"roots": [ALICE.bundle] * 9}),
+                "malformed_link",
+            ),
+            chain_case(
+                "a root using the server key", ChainBuilder().genesis((server_root,)), "key_in_use"
+            ),
+            chain_case(
+                "domain policy without domains",
+                ChainBuilder().genesis(mode="domain"),
+                "malformed_link",
+            ),
+            chain_case(
+                "upper-case PGP fingerprint",
+                ChainBuilder().genesis(pgp=["0123456789ABCDEF0123456789ABCDEF01234567"]),
+                "malformed_link",
+            ),
+            chain_case("a prev", first(prev=secret("no such link")), "wrong_prev"),
+            chain_case("seq 1", first(seq=1), "seq_gap"),
+            chain_case("a second genesis", ChainBuilder().genesis().genesis(), "duplicate_genesis"),
+            chain_case("no genesis first", ChainBuilder().policy("open"), "genesis_required"),
+            chain_case("of another tenant", ChainBuilder("lear-co").genesis(), "wrong_tenant"),
+        ]
+    }
+
+
+def chain_members_vectors() -> dict[str, Any]:
+    def team() -> ChainBuilder:
+        return ChainBuilder().team()
+
+    return {
+        "cases": [
+            chain_case(
+                "policy changes",
+                team()
+                .policy("open")
+                .policy("domain", ["example.com"], by=CAROL)
+                .policy("approval"),
+            ),
+            chain_case(
+                "invite, then admit with its token",
+                team().invite(TOKEN_1).admit(ERIN, "invite", token=TOKEN_1),
+            ),
+            chain_case(
+                "admin invite; the new admin approves someone",
+                team()
+                .invite(TOKEN_1, "admin", by=CAROL)
+                .admit(ERIN, "invite", role="admin", token=TOKEN_1)
+                .admit(FRANK, "approval", by=ERIN),
+            ),
+            chain_case(
+                "invite admit one millisecond before expiry",
+                team()
+                .invite(TOKEN_1, expires=T0 + 10_000)
+                .admit(ERIN, "invite", token=TOKEN_1, ts=T0 + 9_999),
+            ),
+            chain_case(
+                "approval admit by an admin as admin",
+                team().admit(ERIN, "approval", by=CAROL, role="admin"),
+            ),
+            chain_case("open self-admit", team().policy("open").admit(ERIN, "open")),
+            chain_case(
+                "domain admit attested by the server key",
+                team().policy("domain", ["example.com"]).admit(FRANK, "domain"),
+            ),
+            chain_case(
+                "set_role: promote, make a second owner, who demotes the first",
+                team()
+                .set_role(DAVE, "admin", by=CAROL)
+                .set_role(CAROL, "owner")
+                .set_role(ALICE, "member", by=CAROL),
+            ),
+            chain_case("remove a member", team().remove(DAVE, by=CAROL)),
+            chain_case("a member leaves", team().remove(DAVE, by=DAVE)),
+            chain_case(
+                "an owner leaves while another owner remains",
+                team().set_role(CAROL, "owner").remove(ALICE, by=ALICE),
+            ),
+            chain_case(
+                "rejoin after removal, with new keys and then the same keys",
+                team()
+                .remove(DAVE)
+                .admit(DAVE_AGAIN, "approval")
+                .remove(DAVE, by=CAROL)
+                .invite(TOKEN_1)
+                .admit(DAVE, "invite", token=TOKEN_1),
+            ),
+            chain_case("same ts as the previous link", team().policy("open", ts=T0 + 2000)),
+            chain_case(
+                "two invites, the second used first",
+                team()
+                .invite(TOKEN_1)
+                .invite(TOKEN_2, "admin")
+                .admit(ERIN, "invite", role="admin", token=TOKEN_2),
+            ),
+            # Refusals.
+            chain_case("invite by a member", team().invite(TOKEN_1, by=DAVE), "unauthorized"),
+            chain_case("policy by a member", team().policy("open", by=DAVE), "unauthorized"),
+            chain_case(
+                "approval by a member", team().admit(ERIN, "approval", by=DAVE), "unauthorized"
+            ),
+            chain_case(
+                "approval self-signed by the newcomer",
+                team().admit(ERIN, "approval", by=ERIN),
+                "unauthorized",
+            ),
+            chain_case(
+                "a reused invite",
+                team()
+                .invite(TOKEN_1)
+                .admit(ERIN, "invite", token=TOKEN_1)
+                .admit(FRANK, "invite", token=TOKEN_1),
+                "invite_used",
+            ),
+            chain_case(
+                "an expired invite (admit ts equal to expires)",
+                team()
+                .invite(TOKEN_1, expires=T0 + 10_000)
+                .admit(ERIN, "invite", token=TOKEN_1, ts=T0 + 10_000),
+                "invite_expired",
+            ),
+            chain_case(
+                "an unknown invite token",
+                team().invite(TOKEN_1).admit(ERIN, "invite", token=TOKEN_2),
+                "invite_invalid",
+            ),
+            chain_case(
+                "an invite admit with another role than the invite's",
+                team().invite(TOKEN_1).admit(ERIN, "invite", role="admin", token=TOKEN_1),
+                "invite_invalid",
+            ),
+            chain_case(
+                "an invite admit signed by an admin, not the newcomer",
+                team().invite(TOKEN_1).admit(ERIN, "invite", token=TOKEN_1, by=ALICE),
+                "unauthorized",
+            ),
+            chain_case(
+                "an invite token hash used twice",
+                team().invite(TOKEN_1).invite(TOKEN_1, by=CAROL),
+                "invite_used",
+            ),
+            chain_case(
+                "an invite that expires at its own ts",
+                team().invite(TOKEN_1, expires=T0 + 3000),
+                "malformed_link",
+            ),
+            chain_case(
+                "an invite admit without a token",
+                team().invite(TOKEN_1).admit(ERIN, "invite"),
+                "malformed_link",
+            ),
+            chain_case(
+                "self-admit under the invite policy", team().admit(ERIN, "open"), "policy_forbids"
+            ),
+            chain_case(
+                "self-admit under the approval policy",
+                team().policy("approval").admit(ERIN, "open"),
+                "policy_forbids",
+            ),
+            chain_case(
+                "open admit as admin",
+                team().policy("open").admit(ERIN, "open", role="admin"),
+                "malformed_link",
+            ),
+            chain_case(
+                "domain admit signed by an admin, not the server key",
+                team().policy("domain", ["example.com"]).admit(FRANK, "domain", by=ALICE),
+                "unauthorized",
+            ),
+            chain_case(
+                "domain admit under the open policy",
+                team().policy("open").admit(FRANK, "domain"),
+                "policy_forbids",
+            ),
+            chain_case(
+                "admit a current member", team().admit(DAVE_AGAIN, "approval"), "already_member"
+            ),
+            chain_case(
+                "admit with another member's key",
+                team().admit(
+                    ChainPerson(
+                        "erin",
+                        DAVE.seed,
+                        make_identity_bundle(
+                            IdentityKeys.from_secrets(DAVE.seed, secret("erin box")),
+                            tenant="acme",
+                            user="erin",
+                            created=T0,
+                        ).to_json(),
+                    ),
+                    "approval",
+                ),
+                "key_in_use",
+            ),
+            chain_case(
+                "admit a bundle of another tenant",
+                team().admit(chain_person("erin", tenant="lear-co"), "approval"),
+                "bundle_mismatch",
+            ),
+            chain_case(
+                "admit with a tampered bundle",
+                team().admit(
+                    ChainPerson("erin", ERIN.seed, ERIN.bundle | {"user": "frank"}), "approval"
+                ),
+                "bad_signature",
+            ),
+            chain_case(
+                "admit as owner", team().admit(ERIN, "approval", role="owner"), "malformed_link"
+            ),
+            chain_case(
+                "a removed admin signs",
+                team().remove(CAROL).admit(ERIN, "approval", by=CAROL),
+                "unauthorized",
+            ),
+            chain_case(
+                "a member who left signs",
+                team().remove(DAVE, by=DAVE).room_create(ROOM_A, DAVE),
+                "unauthorized",
+            ),
+            chain_case(
+                "admin promoted to owner by an admin",
+                team().set_role(DAVE, "owner", by=CAROL),
+                "unauthorized",
+            ),
+            chain_case(
+                "an admin demotes an owner",
+                team().set_role(ALICE, "admin", by=CAROL),
+                "unauthorized",
+            ),
+            chain_case(
+                "set_role by a member", team().set_role(DAVE, "admin", by=DAVE), "unauthorized"
+            ),
+            chain_case("set_role of a non-member", team().set_role(ERIN, "admin"), "not_member"),
+            chain_case(
+                "the last owner demotes themself", team().set_role(ALICE, "admin"), "last_owner"
+            ),
+            chain_case("the last owner leaves", team().remove(ALICE, by=ALICE), "last_owner"),
+            chain_case("an admin removes an owner", team().remove(ALICE, by=CAROL), "unauthorized"),
+            chain_case("a member removes another", team().remove(CAROL, by=DAVE), "unauthorized"),
+            chain_case("remove a non-member", team().remove(DAVE).remove(DAVE), "not_member"),
+        ]
+    }
+
+
+def chain_keys_vectors() -> dict[str, Any]:
+    def team() -> ChainBuilder:
+        return ChainBuilder().team()
+
+    return {
+        "cases": [
+            chain_case(
+                "rotate keys, then sign with the new key",
+                team().rotate(CAROL, CAROL_NEW).admit(ERIN, "approval", by=CAROL_NEW),
+            ),
+            chain_case(
+                "an owner rotates keys and keeps the role and rooms",
+                team()
+                .room_create(ROOM_A, ALICE)
+                .rotate(ALICE, chain_person("alice", label=" rotated")),
+            ),
+            chain_case(
+                "rotation signed by the new key",
+                team().rotate(CAROL, CAROL_NEW, by=CAROL_NEW),
+                "rotation_not_signed_by_old_key",
+            ),
+            chain_case(
+                "rotation of someone else's keys by an owner",
+                team().rotate(CAROL, CAROL_NEW, by=ALICE),
+                "rotation_not_signed_by_old_key",
+            ),
+            chain_case(
+                "a link signed by the old key after rotation",
+                team().rotate(CAROL, CAROL_NEW).admit(ERIN, "approval", by=CAROL),
+                "unauthorized",
+            ),
+            chain_case(
+                "rotation to a bundle of another user",
+                team().add("rotate_keys", {"user": "carol", "bundle": ERIN.bundle}, CAROL.seed),
+                "bundle_mismatch",
+            ),
+            chain_case("rotation to the same key", team().rotate(CAROL, CAROL), "key_in_use"),
+            chain_case(
+                "rotation to another member's key",
+                team().rotate(
+                    CAROL,
+                    ChainPerson(
+                        "carol",
+                        DAVE.seed,
+                        make_identity_bundle(
+                            IdentityKeys.from_secrets(DAVE.seed, secret("carol box 2")),
+                            tenant="acme",
+                            user="carol",
+                            created=T0,
+                        ).to_json(),
+                    ),
+                ),
+                "key_in_use",
+            ),
+            chain_case("rotation of a non-member", team().rotate(ERIN, ERIN), "not_member"),
+        ]
+    }
+
+
+def chain_rooms_vectors() -> dict[str, Any]:
+    def team() -> ChainBuilder:
+        return ChainBuilder().team()
+
+    def rooms() -> ChainBuilder:
+        """Dave owns channel A; carol creates private room B; dave is added to B."""
+        return (
+            team()
+            .room_create(ROOM_A, DAVE)
+            .room_create(ROOM_B, CAROL, kind="private", history="joined")
+            .room_add(ROOM_B, DAVE, CAROL)
+        )
+
+    return {
+        "cases": [
+            chain_case(
+                "create, add, self-join a channel, role, remove, leave",
+                rooms()
+                .room_add(ROOM_A, CAROL, DAVE, role="admin")
+                .admit(ERIN, "approval")
+                .room_add(ROOM_A, ERIN, ERIN)
+                .room_add(ROOM_A, ALICE, ALICE)
+                .room_role(ROOM_A, ERIN, "admin", DAVE)
+                .room_remove(ROOM_A, ALICE, CAROL)
+                .room_remove(ROOM_A, ERIN, ERIN),
+            ),
+            chain_case(
+                "a tenant admin manages a room they are not in",
+                rooms()
+                .admit(ERIN, "approval")
+                .room_add(ROOM_B, ERIN, ALICE, role="owner")
+                .room_role(ROOM_B, DAVE, "admin", ALICE)
+                .room_remove(ROOM_B, CAROL, ALICE),
+            ),
+            chain_case(
+                "a room admin adds and removes members",
+                rooms()
+                .room_role(ROOM_B, DAVE, "admin", CAROL)
+                .admit(ERIN, "approval")
+                .room_add(ROOM_B, ERIN, DAVE, role="admin")
+                .room_remove(ROOM_B, ERIN, DAVE),
+            ),
+            chain_case(
+                "a dm between two members",
+                team()
+                .room_create(ROOM_C, DAVE, kind="dm", history="all")
+                .room_add(ROOM_C, CAROL, DAVE),
+            ),
+            chain_case(
+                "removal from the tenant removes from every room",
+                rooms().room_add(ROOM_A, CAROL, DAVE).remove(DAVE, by=CAROL),
+            ),
+            chain_case(
+                "a removed and readmitted member is in no room",
+                rooms().remove(DAVE).admit(DAVE_AGAIN, "approval"),
+            ),
+            # Refusals.
+            chain_case(
+                "room_add to a channel by a member not in it",
+                rooms()
+                .admit(ERIN, "approval")
+                .room_add(ROOM_A, ERIN, ERIN)
+                .room_add(ROOM_A, ALICE, ERIN),
+                "unauthorized",
+            ),
+            chain_case(
+                "room_add to a private room by a room member",
+                rooms().admit(ERIN, "approval").room_add(ROOM_B, ERIN, DAVE),
+                "unauthorized",
+            ),
+            chain_case(
+                "self-join a channel as admin",
+                rooms().admit(ERIN, "approval").room_add(ROOM_A, ERIN, ERIN, role="admin"),
+                "unauthorized",
+            ),
+            chain_case(
+                "self-join a private room",
+                rooms().admit(ERIN, "approval").room_add(ROOM_B, ERIN, ERIN),
+                "unauthorized",
+            ),
+            chain_case(
+                "a room admin adds an owner",
+                rooms()
+                .room_role(ROOM_B, DAVE, "admin", CAROL)
+                .admit(ERIN, "approval")
+                .room_add(ROOM_B, ERIN, DAVE, role="owner"),
+                "unauthorized",
+            ),
+            chain_case(
+                "a room admin removes the room owner",
+                rooms().room_role(ROOM_B, DAVE, "admin", CAROL).room_remove(ROOM_B, CAROL, DAVE),
+                "unauthorized",
+            ),
+            chain_case(
+                "room_role by a room admin",
+                rooms()
+                .room_role(ROOM_B, DAVE, "admin", CAROL)
+                .room_role(ROOM_B, DAVE, "owner", DAVE),
+                "unauthorized",
+            ),
+            chain_case(
+                "room_role by a room member",
+                rooms().room_role(ROOM_B, CAROL, "member", DAVE),
+                "unauthorized",
+            ),
+            chain_case(
+                "room_add of a non-member of the tenant",
+                rooms().room_add(ROOM_A, ERIN, DAVE),
+                "not_member",
+            ),
+            chain_case(
+                "room_add of someone already in",
+                rooms().room_add(ROOM_B, DAVE, CAROL),
+                "already_in_room",
+            ),
+            chain_case(
+                "room_add to an unknown room",
+                rooms().room_add(ROOM_C, CAROL, ALICE),
+                "room_unknown",
+            ),
+            chain_case(
+                "room_create of an existing id", rooms().room_create(ROOM_A, CAROL), "room_exists"
+            ),
+            chain_case(
+                "room_remove of someone not in",
+                rooms().room_remove(ROOM_A, CAROL, DAVE),
+                "not_in_room",
+            ),
+            chain_case(
+                "room_role of someone not in",
+                rooms().room_role(ROOM_A, CAROL, "admin", DAVE),
+                "not_in_room",
+            ),
+            chain_case(
+                "room link by a removed member",
+                rooms().remove(DAVE).room_add(ROOM_A, CAROL, DAVE),
+                "unauthorized",
+            ),
+            chain_case(
+                "room_create by the server key",
+                team().room_create(ROOM_C, SERVER),
+                "unauthorized",
+            ),
+            chain_case(
+                "room id in upper case",
+                team().room_create(ROOM_A.upper(), DAVE),
+                "malformed_link",
+            ),
+            chain_case(
+                "room of an unknown kind",
+                team().room_create(ROOM_A, DAVE, kind="forum"),
+                "malformed_link",
+            ),
+        ]
+    }
+
+
+def chain_framing_vectors() -> dict[str, Any]:
+    def team() -> ChainBuilder:
+        return ChainBuilder().team()
+
+    base = team()
+    good = team().policy("open")
+    policy_link = last(good)
+
+    def swap(**fields: Any) -> ChainBuilder:
+        return team().raw(tampered(policy_link, **fields))
+
+    def resign(**fields: Any) -> ChainBuilder:
+        return team().policy("open", **fields)
+
+    labels = "." + "e" * 63 + "." + "f" * 63 + "." + "g" * 61
+    domains = [f"{index:02d}" + "d" * 61 + labels for index in range(MAX_DOMAINS)]
+    big = team().policy("domain", domains)
+    assert len(canonical_json(last(big))) > MAX_LINK_BYTES
+    near = team().policy("domain", domains[:60])
+    assert len(canonical_json(last(near))) <= MAX_LINK_BYTES
+    return {
+        "cases": [
+            chain_case("a link just under the size limit", near),
+            chain_case(
+                "a flipped signature byte",
+                swap(sig=flipped_sig(policy_link, 40)["sig"]),
+                "bad_signature",
+            ),
+            chain_case(
+                "a body changed after signing",
+                swap(body={"mode": "approval", "domains": []}),
+                "bad_signature",
+            ),
+            chain_case(
+                "signer swapped",
+                swap(signer=b64u_encode(sign_public_key(CAROL.seed))),
+                "bad_signature",
+            ),
+            chain_case(
+                "a signature from another context",
+                team().raw(
+                    tampered(
+                        policy_link,
+                        sig=b64u_encode(
+                            sign(
+                                SignatureTag.TEST,
+                                canonical_json(
+                                    {k: v for k, v in policy_link.items() if k != "sig"}
+                                ),
+                                ALICE.seed,
+                            )
+                        ),
+                    )
+                ),
+                "bad_signature",
+            ),
+            chain_case("wrong prev", resign(prev=secret("another link")), "wrong_prev"),
+            chain_case(
+                "prev of an earlier link",
+                resign(prev=hashlib.sha256(canonical_json(base.links[1])).digest()),
+                "wrong_prev",
+            ),
+            chain_case("seq gap", resign(seq=4), "seq_gap"),
+            chain_case("seq repeated", resign(seq=2), "seq_gap"),
+            chain_case("ts backwards", resign(ts=T0 + 1999), "ts_backwards"),
+            chain_case("wrong tenant", resign(tenant="lear-co"), "wrong_tenant"),
+            chain_case("oversized link", big, "malformed_link"),
+            chain_case("extra field", swap(extra=1), "malformed_link"),
+            chain_case(
+                "missing field",
+                team().raw({k: v for k, v in policy_link.items() if k != "ts"}),
+                "malformed_link",
+            ),
+            chain_case(
+                "extra body field",
+                team().add("policy", {"mode": "open", "domains": [], "note": "x"}, ALICE.seed),
+                "malformed_link",
+            ),
+            chain_case(
+                "cosigs outside the genesis",
+                team().add(
+                    "policy", {"mode": "open", "domains": []}, ALICE.seed, cosigners=[CAROL.seed]
+                ),
+                "malformed_link",
+            ),
+            chain_case("version 2", swap(v=2), "malformed_link"),
+            chain_case("version as boolean", swap(v=True), "malformed_link"),
+            chain_case("seq as string", swap(seq="3"), "malformed_link"),
+            chain_case("unknown type", swap(type="promote"), "malformed_link"),
+            chain_case(
+                "padded base64url signer",
+                swap(signer=policy_link["signer"] + "="),
+                "malformed_link",
+            ),
+            chain_case("null body", swap(body=None), "malformed_link"),
+            chain_case(
+                "upper-case domain", team().policy("domain", ["Example.com"]), "malformed_link"
+            ),
+            chain_case("link not an object", team().raw([policy_link]), "malformed_link"),
+        ]
+    }
+
+
 FILES = {
     "base64url.json": base64url_vectors,
     "canonical_json.json": canonical_json_vectors,
     "signatures.json": signature_vectors,
     "identity.json": identity_vectors,
     "accounts.json": accounts_vectors,
+    "chain/genesis.json": chain_genesis_vectors,
+    "chain/members.json": chain_members_vectors,
+    "chain/keys.json": chain_keys_vectors,
+    "chain/rooms.json": chain_rooms_vectors,
+    "chain/framing.json": chain_framing_vectors,
 }
 
 
@@ -584,6 +1462,7 @@ def main() -> int:
             if not target.exists() or target.read_text(encoding="utf-8") != text:
                 stale.append(name)
         else:
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
     if stale:
         print("stale vectors (run tests/vectors/generate.py):", ", ".join(stale))

@@ -1,0 +1,155 @@
+"""Every signup path produces its link in the tenant's chain (§6.2)."""
+
+import hashlib
+import json
+import re
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import Client
+
+from accounts import actions as account_actions
+from accounts.errors import AccountError
+from accounts.models import AccountState, SignupPolicy, Tenant, User
+from protocol import b64u_encode
+from protocol.chain import parse_link as parse_chain_link
+from rooms.actions import tenant_server_key
+from rooms.models import ChainLink, ChainMember
+from tests.chain_links import genesis_for, next_link
+from tests.people import SignupPayload, make_tenant, signup_payload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ENROLMENT = b"\x07" * 32
+
+
+def enrolable(slug: str, policy: str, domains: list[str] | None = None) -> Tenant:
+    tenant = make_tenant(slug, slug.title(), policy, domains)
+    Tenant.objects.filter(pk=tenant.pk).update(
+        genesis_enrolment_hash=hashlib.sha256(ENROLMENT).digest()
+    )
+    return Tenant.objects.get(pk=tenant.pk)
+
+
+def post(client: Client, tenant: Tenant, path: str, body: Any) -> Any:
+    return client.post(
+        f"/api/{path}",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_HOST=f"{tenant.slug}.localhost",
+    )
+
+
+def found(
+    client: Client, tenant: Tenant, mode: str, domains: list[str] | None = None
+) -> SignupPayload:
+    root = signup_payload(tenant.slug, "root", email="root@corp.example")
+    genesis = genesis_for(
+        tenant, root.body["identity_bundle"], root.keys, mode=mode, domains=domains
+    )
+    body = {**root.body, "chain_link": genesis.to_json(), "enrolment_token": b64u_encode(ENROLMENT)}
+    response = post(client, tenant, "auth/signup", body)
+    assert response.status_code == 201, response.content
+    assert response.json()["user"]["role"] == "owner"
+    return root
+
+
+def test_the_root_admin_founds_the_tenant_with_the_genesis(client: Client) -> None:
+    tenant = enrolable("acme", SignupPolicy.INVITE)
+    found(client, tenant, "open")
+    root = ChainMember.objects.get(tenant=tenant)
+    assert (root.username, root.role, root.how) == ("root", "owner", "genesis")
+    # The chain's policy is the tenant's policy from now on.
+    assert Tenant.objects.get(pk=tenant.pk).signup_policy == "open"
+    # The enrolment token works once.
+    again = signup_payload("acme", "usurper")
+    genesis = genesis_for(tenant, again.body["identity_bundle"], again.keys, mode="open")
+    refused = post(
+        Client(),
+        tenant,
+        "auth/signup",
+        {
+            **again.body,
+            "chain_link": genesis.to_json(),
+            "enrolment_token": b64u_encode(ENROLMENT),
+        },
+    )
+    assert refused.status_code == 400
+    assert not User.objects.filter(username="usurper").exists()
+
+
+def test_founding_without_the_enrolment_token_is_refused_and_stores_nothing(client: Client) -> None:
+    tenant = enrolable("acme", SignupPolicy.INVITE)
+    root = signup_payload("acme", "root")
+    genesis = genesis_for(tenant, root.body["identity_bundle"], root.keys, mode="open")
+    response = post(client, tenant, "auth/signup", {**root.body, "chain_link": genesis.to_json()})
+    assert response.json()["error"] == "enrolment_required"
+    assert User.objects.count() == 0
+    assert ChainLink.objects.count() == 0
+
+
+def test_an_open_signup_carries_its_own_signed_admit(client: Client) -> None:
+    tenant = enrolable("acme", SignupPolicy.INVITE)
+    found(client, tenant, "open")
+    newcomer = signup_payload("acme", "newbie")
+    admit = next_link(
+        tenant,
+        "admit",
+        {"bundle": newcomer.body["identity_bundle"], "role": "member", "how": "open"},
+        newcomer.keys.sign_seed,
+    )
+    without = post(Client(), tenant, "auth/signup", newcomer.body)
+    assert without.json()["error"] == "admit_required"
+    assert not User.objects.filter(username="newbie").exists()
+    other = signup_payload("acme", "newbie")
+    mismatched = post(
+        Client(), tenant, "auth/signup", {**other.body, "chain_link": admit.to_json()}
+    )
+    assert mismatched.json()["error"] == "bundle_mismatch"
+    response = post(
+        Client(), tenant, "auth/signup", {**newcomer.body, "chain_link": admit.to_json()}
+    )
+    assert response.status_code == 201
+    member = ChainMember.objects.get(tenant=tenant, username="newbie")
+    assert (member.how, bytes(member.sign_pub)) == ("open", newcomer.keys.sign_pub)
+
+
+def test_a_confirmed_email_domain_is_attested_by_the_servers_key(client: Client) -> None:
+    tenant = enrolable("corp", SignupPolicy.DOMAIN, ["corp.example"])
+    found(client, tenant, "domain", ["corp.example"])
+    person = signup_payload("corp", "dana", email="dana@corp.example")
+    assert post(Client(), tenant, "auth/signup", person.body).json()["state"] == "pending_email"
+    assert not ChainMember.objects.filter(username="dana").exists()
+    token = re.search(r"#c=([A-Za-z0-9_-]+)", mail.outbox[-1].body)
+    assert token is not None
+    assert (
+        post(Client(), tenant, "auth/email/confirm", {"token": token.group(1)}).status_code == 200
+    )
+    member = ChainMember.objects.get(tenant=tenant, username="dana")
+    assert member.how == "domain"
+    admit = ChainLink.objects.get(tenant=tenant, seq=member.admitted_seq)
+    assert b64u_encode(bytes(admit.signer)) == tenant_server_key(tenant)
+
+
+def test_an_approval_on_a_chained_tenant_needs_the_admins_signed_admit(client: Client) -> None:
+    tenant = enrolable("lear", SignupPolicy.APPROVAL)
+    root = found(client, tenant, "approval")
+    person = signup_payload("lear", "kent", email="kent@lear.example")
+    assert post(Client(), tenant, "auth/signup", person.body).json()["state"] == "pending_approval"
+    admin = User.objects.get(username="root")
+    kent = User.objects.get(username="kent")
+    with pytest.raises(AccountError) as refused:
+        account_actions.do_decide_signup(admin, kent, approve=True, login_url="x")
+    assert refused.value.code == "admit_required"
+    assert User.objects.get(pk=kent.pk).state == AccountState.PENDING_APPROVAL
+    admit = next_link(
+        tenant,
+        "admit",
+        {"bundle": person.body["identity_bundle"], "role": "member", "how": "approval"},
+        root.keys.sign_seed,
+    )
+    account_actions.do_decide_signup(
+        admin, kent, approve=True, login_url="x", admit_link=parse_chain_link(admit.to_json())
+    )
+    assert User.objects.get(pk=kent.pk).state == AccountState.ACTIVE
+    assert ChainMember.objects.get(tenant=tenant, username="kent").how == "approval"
