@@ -45,6 +45,7 @@ from protocol.identity import TENANT_SLUG_PATTERN, USERNAME_PATTERN
 from rooms.actions import (
     attest_domain_admission,
     record_approval_in_chain,
+    record_invite_in_chain,
     record_signup_in_chain,
 )
 
@@ -219,15 +220,30 @@ def check_create_invite(actor: User, tenant: Tenant, data: dict[str, Any]) -> In
     if not now < expires_at <= now + MAX_INVITE_LIFETIME:
         raise AccountError("invalid_expiry", "An invite expires within 90 days from now.")
     email = _email(data, required=False)
+    invite_link = None
+    if data.get("invite_link") is not None:
+        try:
+            invite_link = parse_link(data["invite_link"])
+        except ProtocolError as error:
+            raise AccountError(error.code, f"Invite link refused: {error.message}") from None
     try:
-        return do_create_invite(
-            tenant,
-            created_by=actor,
-            token_hash=token_hash,
-            role=role,
-            expires_at=expires_at,
-            email=email,
-        )
+        with transaction.atomic():
+            invite = do_create_invite(
+                tenant,
+                created_by=actor,
+                token_hash=token_hash,
+                role=role,
+                expires_at=expires_at,
+                email=email,
+            )
+            record_invite_in_chain(
+                tenant,
+                invite_link=invite_link,
+                token_hash=token_hash,
+                role=role,
+                expires_ms=expires_ms,
+            )
+            return invite
     except IntegrityError:
         raise AccountError("invalid_request", "This invite token is already in use.") from None
 
@@ -509,6 +525,29 @@ def do_decide_signup(
         transaction.on_commit(lambda: emails.send_approved(user, tenant, login_url))
     else:
         transaction.on_commit(lambda: emails.send_rejected(user, tenant))
+
+
+def check_decide_signup(
+    admin: User,
+    tenant: Tenant,
+    *,
+    username: str,
+    approve: bool,
+    data: dict[str, Any],
+    login_url: str,
+) -> None:
+    if admin.tenant_id != tenant.pk or not admin.is_tenant_admin:
+        raise AccountError("forbidden", "Only this workspace's admins decide.", status=403)
+    person = user_by_username(tenant, username)
+    if person is None or person.state != AccountState.PENDING_APPROVAL:
+        raise AccountError("not_found", "No such signup request.", status=404)
+    admit_link = None
+    if approve and data.get("admit_link") is not None:
+        try:
+            admit_link = parse_link(data["admit_link"])
+        except ProtocolError as error:
+            raise AccountError(error.code, f"Admit link refused: {error.message}") from None
+    do_decide_signup(admin, person, approve=approve, login_url=login_url, admit_link=admit_link)
 
 
 # --- Login, throttling, password change, recovery ------------------------------

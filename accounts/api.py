@@ -9,8 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import actions
+from accounts.errors import AccountError
 from accounts.models import Tenant, User
-from accounts.selectors import invites_of
+from accounts.selectors import invites_of, pending_signups
 from accounts.serializers import recovery_json, session_json, tenant_json, user_json
 from config.api import TenantAPIView
 
@@ -163,3 +164,44 @@ class InvitesView(TenantAPIView):
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+class SignupRequestsView(TenantAPIView):
+    """Admins: the people waiting for approval, with the bundles to admit."""
+
+    permission_classes = (IsAuthenticated,)
+
+    def get(self, request: Request) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        if not user.is_tenant_admin:
+            raise AccountError("forbidden", "Admins only.", status=403)
+        waiting = [
+            {
+                "username": person.username,
+                "email": person.email,
+                "requested_at": int(person.date_joined.timestamp() * 1000),
+                "identity_bundle": person.identity.bundle,
+            }
+            for person in pending_signups(_tenant(request)).select_related("identity")[:500]
+        ]
+        return Response({"requests": waiting})
+
+
+class SignupDecisionView(TenantAPIView):
+    """Admins: approve (with the signed admit link, on a chained tenant) or reject."""
+
+    permission_classes = (IsAuthenticated,)
+
+    def post(self, request: Request, username: str, decision: str) -> Response:
+        admin_user: User = request.user  # type: ignore[assignment]
+        if decision not in {"approve", "reject"}:
+            raise AccountError("not_found", "Not found.", status=404)
+        actions.check_decide_signup(
+            admin_user,
+            _tenant(request),
+            username=username,
+            approve=decision == "approve",
+            data=self.body(request),
+            login_url=f"{_base_url(request)}/login",
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)

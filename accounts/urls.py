@@ -15,4 +15,9 @@ urlpatterns = [
     path("auth/email/confirm", api.ConfirmEmailView.as_view()),
     path("auth/email/resend", api.ResendConfirmationView.as_view()),
     path("invites", api.InvitesView.as_view()),
+    path("signup-requests", api.SignupRequestsView.as_view()),
+    path(
+        "signup-requests/<str:username>/<str:decision>",
+        api.SignupDecisionView.as_view(),
+    ),
 ]

@@ -299,3 +299,31 @@ def record_approval_in_chain(
     ):
         raise AccountError("bundle_mismatch", "The admit link does not admit this request.")
     do_append_link(tenant, admit_link, now_ms=_clock())
+
+
+def record_invite_in_chain(
+    tenant: Tenant,
+    *,
+    invite_link: Link | None,
+    token_hash: bytes,
+    role: str,
+    expires_ms: int,
+) -> None:
+    """On a chained tenant an invite exists only as the admin's signed invite link."""
+    if not chain_has_genesis(tenant):
+        if invite_link is not None:
+            raise AccountError("genesis_required", "This tenant has no trust chain yet.")
+        return
+    if invite_link is None:
+        raise AccountError(
+            "invite_link_required", "On this workspace an invite must be signed in the app."
+        )
+    body = invite_link.body
+    if (
+        invite_link.type != LinkType.INVITE
+        or body.get("token_hash") != b64u_encode(token_hash)
+        or body.get("role") != role
+        or body.get("expires") != expires_ms
+    ):
+        raise AccountError("bundle_mismatch", "The invite link does not match this invite.")
+    do_append_link(tenant, invite_link, now_ms=_clock())

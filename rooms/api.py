@@ -55,6 +55,21 @@ class ChainView(TenantAPIView):
         return Response(body)
 
 
+class HeadView(TenantAPIView):
+    """Public: what a newcomer's admit link must extend (seq and prev)."""
+
+    permission_classes = (AllowAny,)
+
+    def get(self, request: Request) -> Response:
+        head = chain_head(_tenant(request))
+        return Response(
+            {
+                "seq": head.seq if head else -1,
+                "hash": b64u_encode(bytes(head.hash)) if head and head.hash else None,
+            }
+        )
+
+
 class GenesisView(TenantAPIView):
     permission_classes = (AllowAny,)
 

@@ -16,7 +16,7 @@ from protocol import b64u_encode
 from protocol.chain import parse_link as parse_chain_link
 from rooms.actions import tenant_server_key
 from rooms.models import ChainLink, ChainMember
-from tests.chain_links import genesis_for, next_link
+from tests.chain_links import genesis_for, next_link, now_ms
 from tests.people import SignupPayload, make_tenant, signup_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,7 +120,7 @@ def test_a_confirmed_email_domain_is_attested_by_the_servers_key(client: Client)
     person = signup_payload("corp", "dana", email="dana@corp.example")
     assert post(Client(), tenant, "auth/signup", person.body).json()["state"] == "pending_email"
     assert not ChainMember.objects.filter(username="dana").exists()
-    token = re.search(r"#c=([A-Za-z0-9_-]+)", mail.outbox[-1].body)
+    token = re.search(r"#c=([A-Za-z0-9_-]+)", str(mail.outbox[-1].body))
     assert token is not None
     assert (
         post(Client(), tenant, "auth/email/confirm", {"token": token.group(1)}).status_code == 200
@@ -153,3 +153,81 @@ def test_an_approval_on_a_chained_tenant_needs_the_admins_signed_admit(client: C
     )
     assert User.objects.get(pk=kent.pk).state == AccountState.ACTIVE
     assert ChainMember.objects.get(tenant=tenant, username="kent").how == "approval"
+
+
+def login_as(client: Client, tenant: Tenant, username: str) -> None:
+    client.force_login(
+        User.objects.get(tenant=tenant, username=username),
+        backend="accounts.backends.TenantBackend",
+    )
+
+
+def test_on_a_chained_tenant_invites_are_signed_links_and_admit_once(client: Client) -> None:
+    tenant = enrolable("club", SignupPolicy.INVITE)
+    root = found(client, tenant, "invite")
+    login_as(client, tenant, "root")
+    token = bytes(range(32))
+    token_hash = hashlib.sha256(token).digest()
+    expires = now_ms() + 86_400_000
+    body = {"token_hash": b64u_encode(token_hash), "role": "member", "expires_at": expires}
+    unsigned = post(client, tenant, "invites", body)
+    assert unsigned.json()["error"] == "invite_link_required"
+    invite_link = next_link(
+        tenant,
+        "invite",
+        {"token_hash": b64u_encode(token_hash), "role": "member", "expires": expires},
+        root.keys.sign_seed,
+    )
+    signed = post(client, tenant, "invites", {**body, "invite_link": invite_link.to_json()})
+    assert signed.status_code == 201, signed.content
+    head = Client().get("/api/chain/head", HTTP_HOST="club.localhost").json()
+    assert head["seq"] == 1
+    newcomer = signup_payload("club", "newbie")
+    admit = next_link(
+        tenant,
+        "admit",
+        {
+            "bundle": newcomer.body["identity_bundle"],
+            "role": "member",
+            "how": "invite",
+            "token": b64u_encode(token),
+        },
+        newcomer.keys.sign_seed,
+    )
+    joined = post(
+        Client(),
+        tenant,
+        "auth/signup",
+        {
+            **newcomer.body,
+            "invite_token": b64u_encode(token),
+            "chain_link": admit.to_json(),
+        },
+    )
+    assert joined.status_code == 201, joined.content
+    assert ChainMember.objects.get(tenant=tenant, username="newbie").how == "invite"
+
+
+def test_admins_approve_in_the_app_with_a_signed_admit(client: Client) -> None:
+    tenant = enrolable("lear", SignupPolicy.APPROVAL)
+    root = found(client, tenant, "approval")
+    person = signup_payload("lear", "kent", email="kent@lear.example")
+    post(Client(), tenant, "auth/signup", person.body)
+    login_as(client, tenant, "root")
+    waiting = client.get("/api/signup-requests", HTTP_HOST="lear.localhost").json()["requests"]
+    assert [entry["username"] for entry in waiting] == ["kent"]
+    assert waiting[0]["identity_bundle"] == person.body["identity_bundle"]
+    unsigned = post(client, tenant, "signup-requests/kent/approve", {})
+    assert unsigned.json()["error"] == "admit_required"
+    admit = next_link(
+        tenant,
+        "admit",
+        {"bundle": waiting[0]["identity_bundle"], "role": "member", "how": "approval"},
+        root.keys.sign_seed,
+    )
+    approved = post(client, tenant, "signup-requests/kent/approve", {"admit_link": admit.to_json()})
+    assert approved.status_code == 204
+    assert User.objects.get(username="kent").state == AccountState.ACTIVE
+    member = Client()
+    login_as(member, tenant, "kent")
+    assert member.get("/api/signup-requests", HTTP_HOST="lear.localhost").status_code == 403

@@ -5,6 +5,7 @@ first owner signs up through that link in their browser, so their keys are
 made there like everyone else's.
 """
 
+import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -61,6 +62,7 @@ class Command(BaseCommand):
         if existing is not None and options["if_missing"]:
             self.stdout.write(f"Workspace '{existing.name}': {tenant_url(existing)}/")
             return
+        enrolment_token = secrets.token_bytes(32)
         try:
             tenant = check_create_tenant(
                 slug=options["slug"],
@@ -69,12 +71,21 @@ class Command(BaseCommand):
                 allowed_domains=options["domains"],
                 serves_bare_domain=options["bare_domain"],
                 first_user_becomes_owner=options["first_user_becomes_owner"],
+                genesis_enrolment_hash=b""
+                if options["first_user_becomes_owner"]
+                else hashlib.sha256(enrolment_token).digest(),
             )
         except AccountError as error:
             raise CommandError(error.message) from None
         url = tenant_url(tenant)
         self.stdout.write(f"Workspace '{tenant.name}': {url}/")
-        if options["no_owner_invite"] or options["first_user_becomes_owner"]:
+        if options["first_user_becomes_owner"]:
+            return
+        self.stdout.write(
+            "Root admin enrolment (single use; signs the genesis of the trust chain): "
+            f"{url}/signup#e={b64u_encode(enrolment_token)}"
+        )
+        if options["no_owner_invite"]:
             return
         token = secrets.token_bytes(32)
         do_create_invite(
