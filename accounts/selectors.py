@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import AccountState, AuthFailure, Invite, Tenant, User
+from rooms.models import ChainHead
 
 
 def tenant_for_slug(slug: str) -> Tenant | None:
@@ -65,3 +66,8 @@ def tenant_url(tenant: Tenant) -> str:
     )
     port = f":{settings.PIPO_PUBLIC_PORT}" if settings.PIPO_PUBLIC_PORT else ""
     return f"{settings.PIPO_PUBLIC_SCHEME}://{host}{port}"
+
+
+def tenant_has_chain(tenant: Tenant) -> bool:
+    """True once the tenant's genesis is stored."""
+    return ChainHead.objects.filter(tenant=tenant, seq__gte=0).exists()

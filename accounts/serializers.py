@@ -3,6 +3,7 @@
 from typing import Any
 
 from accounts.models import Tenant, User
+from accounts.selectors import tenant_has_chain
 from protocol import b64u_encode
 from protocol.signing import sign_public_key
 
@@ -13,6 +14,11 @@ def tenant_json(tenant: Tenant) -> dict[str, Any]:
         "name": tenant.name,
         "signup_policy": tenant.signup_policy,
         "allowed_domains": list(tenant.allowed_domains),
+        # Whether the trust chain exists yet, and who may found it (§6.2):
+        # "enrolment" (the root admins' link from create_tenant) or
+        # "first_user" (a trust-on-first-use demo tenant).
+        "chain_founded": tenant_has_chain(tenant),
+        "founding": "first_user" if tenant.first_user_becomes_owner else "enrolment",
         # The server's attestation key, as a genesis must name it (§6.2).
         "server_key": b64u_encode(sign_public_key(bytes(tenant.server_sign_seed)))
         if tenant.server_sign_seed

@@ -3,6 +3,16 @@ from django.urls import path
 from frontend.views import shell
 
 # The web client routes these paths itself; the server sends the same shell.
-CLIENT_ROUTES = ["", "login", "signup", "confirm", "recover", "app", "app/members", "app/audit"]
+CLIENT_ROUTES = [
+    "",
+    "login",
+    "signup",
+    "confirm",
+    "recover",
+    "app",
+    "app/members",
+    "app/audit",
+    "app/requests",
+]
 
 urlpatterns = [path(route, shell, name=f"shell-{route or 'root'}") for route in CLIENT_ROUTES]
