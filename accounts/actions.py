@@ -620,6 +620,8 @@ def _state_gate(user: User) -> None:
         )
     if user.state == AccountState.REJECTED:
         raise AccountError("rejected", "Your request to join was declined.", status=403)
+    if user.state == AccountState.REMOVED:
+        raise AccountError("removed", "You were removed from this workspace.", status=403)
 
 
 def check_login(

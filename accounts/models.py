@@ -31,6 +31,7 @@ class AccountState(models.TextChoices):
     PENDING_APPROVAL = "pending_approval", "Waiting for approval"
     PENDING_EMAIL = "pending_email", "Waiting for email confirmation"
     REJECTED = "rejected", "Rejected"
+    REMOVED = "removed", "Removed from the workspace"
 
 
 class Tenant(models.Model):

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.errors import AccountError
-from accounts.models import Tenant
+from accounts.models import AccountState, Tenant, User
 from protocol import ProtocolError, b64u_decode, b64u_encode
 from protocol.chain import ChainState, Link, LinkType, parse_link, sign_link, verify_chain
 from protocol.signing import sign_public_key
@@ -136,9 +136,15 @@ def _materialise(tenant: Tenant, before: ChainState, after: ChainState, seq: int
     """Bring ChainMember, Room and RoomMember in line with `after` (a diff)."""
     for username in before.members.keys() - after.members.keys():
         ChainMember.objects.filter(tenant=tenant, username=username).delete()
+        # Removed by the chain: the account can no longer log in, and its
+        # sessions end (TenantBackend only loads active accounts).
+        User.objects.filter(tenant=tenant, username=username).update(state=AccountState.REMOVED)
     for username, member in after.members.items():
         if before.members.get(username) == member:
             continue
+        User.objects.filter(tenant=tenant, username=username).exclude(role=member.role).update(
+            role=str(member.role)
+        )
         ChainMember.objects.update_or_create(
             tenant=tenant,
             username=username,

@@ -231,3 +231,41 @@ def test_admins_approve_in_the_app_with_a_signed_admit(client: Client) -> None:
     member = Client()
     login_as(member, tenant, "kent")
     assert member.get("/api/signup-requests", HTTP_HOST="lear.localhost").status_code == 403
+
+
+def test_roles_and_removals_in_the_chain_govern_the_accounts(client: Client) -> None:
+    tenant = enrolable("acme", SignupPolicy.INVITE)
+    root = found(client, tenant, "open")
+    bob = signup_payload("acme", "bob")
+    admit = next_link(
+        tenant,
+        "admit",
+        {"bundle": bob.body["identity_bundle"], "role": "member", "how": "open"},
+        bob.keys.sign_seed,
+    )
+    bob_client = Client()
+    assert (
+        post(
+            bob_client, tenant, "auth/signup", {**bob.body, "chain_link": admit.to_json()}
+        ).status_code
+        == 201
+    )
+    # A member cannot promote themself: the chain refuses, nothing changes.
+    self_promotion = next_link(
+        tenant, "set_role", {"user": "bob", "role": "admin"}, bob.keys.sign_seed
+    )
+    refused = post(Client(), tenant, "chain/links", {"link": self_promotion.to_json()})
+    assert refused.json()["error"] == "unauthorized"
+    assert User.objects.get(username="bob").role == "member"
+    promotion = next_link(tenant, "set_role", {"user": "bob", "role": "admin"}, root.keys.sign_seed)
+    assert post(Client(), tenant, "chain/links", {"link": promotion.to_json()}).status_code == 201
+    assert User.objects.get(username="bob").role == "admin"
+    removal = next_link(tenant, "remove", {"user": "bob"}, root.keys.sign_seed)
+    assert post(Client(), tenant, "chain/links", {"link": removal.to_json()}).status_code == 201
+    assert User.objects.get(username="bob").state == AccountState.REMOVED
+    assert bob_client.get("/api/auth/me", HTTP_HOST="acme.localhost").status_code == 401
+    # A removed admin signs nothing valid any more.
+    late = next_link(tenant, "set_role", {"user": "root", "role": "member"}, bob.keys.sign_seed)
+    assert post(Client(), tenant, "chain/links", {"link": late.to_json()}).json()["error"] == (
+        "unauthorized"
+    )
