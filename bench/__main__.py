@@ -1,11 +1,12 @@
 """Run every benchmark: `python -m bench` (what `make bench` calls)."""
 
-from bench import chain_verify, protocol_speed
+from bench import chain_browser, chain_verify, protocol_speed
 
 
 def main() -> None:
     protocol_speed.main()
     chain_verify.main()
+    chain_browser.main()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
  */
 
 import { render } from "preact";
-import { type AppConfig, type AppState, startApp } from "./state";
+import { type AppConfig, type AppState, type ChainProblem, type ChainStatus, startApp } from "./state";
 import { bindRootState, Shell } from "./ui";
 import "./ui/app.css";
 
@@ -15,6 +15,13 @@ interface PipoTestHooks {
   sealToOwnKey(text: string): string;
   /** Open a sealed box with the unlocked identity's X25519 key (throws when locked). */
   openSealed(sealed: string): string;
+  /**
+   * Seal `text` to `username`'s X25519 key from the verified trust chain only
+   * (throws when the chain is refused, empty or unverified, or they are not a member).
+   */
+  sealForMember(username: string, text: string): string;
+  /** The trust chain's status and, when refused, the problem. */
+  chainStatus(): { status: ChainStatus; problem: ChainProblem | null };
 }
 
 declare global {
@@ -34,11 +41,13 @@ function readConfig(root: HTMLElement): AppConfig {
   };
 }
 
-/** Expose only the two test hooks; never the keys themselves. */
+/** Expose only these test hooks; never the keys themselves. */
 function installTestHooks(state: AppState): void {
   const hooks: PipoTestHooks = {
     sealToOwnKey: (text) => state.account.sealToOwnKey(text),
     openSealed: (sealed) => state.account.openSealedToMe(sealed),
+    sealForMember: (username, text) => state.chain.sealForMember(username, text),
+    chainStatus: () => ({ status: state.chain.status.value, problem: state.chain.problem.value }),
   };
   Object.defineProperty(window, "__pipoTest", {
     value: Object.freeze(hooks),

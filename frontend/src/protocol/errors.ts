@@ -7,8 +7,36 @@
  * produce.
  */
 
+/** The stable codes of {@link ChainError} (PROTOCOL.md §6.4). */
+export type ChainErrorCode =
+  | "malformed_link"
+  | "wrong_tenant"
+  | "seq_gap"
+  | "wrong_prev"
+  | "ts_backwards"
+  | "clock_skew"
+  | "bad_signature"
+  | "duplicate_genesis"
+  | "genesis_required"
+  | "unauthorized"
+  | "policy_forbids"
+  | "invite_invalid"
+  | "invite_used"
+  | "invite_expired"
+  | "already_member"
+  | "not_member"
+  | "key_in_use"
+  | "last_owner"
+  | "rotation_not_signed_by_old_key"
+  | "room_exists"
+  | "room_unknown"
+  | "already_in_room"
+  | "not_in_room"
+  | "bundle_mismatch";
+
 /** The stable codes of {@link ProtocolError} and its subclasses. */
 export type ProtocolErrorCode =
+  | ChainErrorCode
   | "protocol_error"
   | "bad_base64url"
   | "non_canonical_json_value"
@@ -151,5 +179,23 @@ export class PgpError extends ProtocolError {
   constructor(message: string) {
     super(message, "bad_pgp_key");
     this.name = "PgpError";
+  }
+}
+
+/**
+ * A trust-chain link that is malformed or not allowed at its place in the
+ * chain. Unlike the other errors the code varies per instance (one of
+ * {@link ChainErrorCode}); `at` is the failing link's index in the input of
+ * `verifyChain`, where it is known.
+ */
+export class ChainError extends ProtocolError {
+  declare readonly code: ChainErrorCode;
+  /** Index of the refused link in what `verifyChain` was given. */
+  at: number | undefined;
+
+  constructor(code: ChainErrorCode, message: string, at?: number) {
+    super(message, code);
+    this.at = at;
+    this.name = "ChainError";
   }
 }

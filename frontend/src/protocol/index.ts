@@ -59,6 +59,42 @@ export {
   wrapIdentityKeys,
 } from "./accounts";
 export {
+  AdmitHow,
+  ChainState,
+  type ChainSummary,
+  type Invite,
+  isAdmin,
+  type JsonObject,
+  LINK_VERSION,
+  Link,
+  type LinkJson,
+  LinkType,
+  linkHash,
+  MAX_CLOCK_SKEW_MS,
+  MAX_LINK_BYTES,
+  type Member,
+  type Policy,
+  PolicyMode,
+  parseLink,
+  Role,
+  type Room,
+  RoomHistory,
+  RoomKind,
+  RoomRole,
+  signLink,
+  verifyChain,
+} from "./chain";
+export { verifyChainAsync } from "./chainAsync";
+export {
+  forgetPinnedFingerprint,
+  forgetVerifiedHead,
+  loadPinnedFingerprint,
+  loadVerifiedHead,
+  storePinnedFingerprint,
+  storeVerifiedHead,
+  type VerifiedHead,
+} from "./chainStore";
+export {
   b64uDecode,
   b64uDecodeExact,
   b64uEncode,
@@ -70,6 +106,8 @@ export {
   BundleError,
   BundleMismatchError,
   CanonicalJsonError,
+  ChainError,
+  type ChainErrorCode,
   EncodingError,
   KdfError,
   KeyFileError,
@@ -95,6 +133,17 @@ export {
   type UnsignedIdentityBundleJson,
 } from "./identity";
 export { forgetUnlockedKeys, type KeyStoreMeta, loadUnlockedKeys, storeUnlockedKeys } from "./keyStore";
+export {
+  type LinkContext,
+  type LinkHead,
+  type LinkPolicy,
+  makeAdmitLink,
+  makeGenesisLink,
+  makeInviteLink,
+  makeRemoveLink,
+  makeSetRoleLink,
+  type SelfOrAdminHow,
+} from "./links";
 export { encryptForPgpKey } from "./pgp";
 export { SAFETY_CODE_SYMBOLS, SAFETY_SYMBOLS, type SafetySymbol, safetyCode } from "./safetyCode";
 export { SignatureTag, sign, signingInput, signPublicKey, verify } from "./signing";

@@ -19,9 +19,17 @@ import {
   exportKeyFile,
   fingerprint,
   forgetUnlockedKeys,
+  type IdentityBundleJson,
   type IdentityKeys,
   importKeyFile,
+  type LinkHead,
+  type LinkJson,
   loadUnlockedKeys,
+  makeAdmitLink,
+  makeGenesisLink,
+  makeInviteLink,
+  makeRemoveLink,
+  makeSetRoleLink,
   newInvite,
   newRecoveryFor,
   openSealed,
@@ -36,6 +44,7 @@ import {
   storeUnlockedKeys,
 } from "../protocol";
 import * as api from "../transport/api";
+import { onFreshHead, type SignupChainPlan, signupChainPlan } from "./chainLinks";
 import type { AppConfig } from "./config";
 import {
   AccountError,
@@ -82,6 +91,12 @@ export interface TenantInfo {
   readonly name: string;
   readonly signupPolicy: SignupPolicy;
   readonly allowedDomains: readonly string[];
+  /** The trust chain's genesis exists. */
+  readonly chainFounded: boolean;
+  /** Who may found the chain: an enrolment link's holder, or the first user (demo tenants). */
+  readonly founding: "enrolment" | "first_user";
+  /** The server's attestation key (b64u) that a genesis names; null if none. */
+  readonly serverKey: string | null;
 }
 
 /** What people compare to trust a key: derived from the public signing key only. */
@@ -107,7 +122,21 @@ export interface SignUpInput {
   readonly keyFile?: KeyFileInput;
   /** b64u token from a `/signup#t=` link. */
   readonly inviteToken?: string;
+  /** The invite's role from the link (`&r=`); default member. */
+  readonly inviteRole?: "member" | "admin";
+  /** The token of a `/signup#e=` enrolment link: this signup founds the workspace. */
+  readonly enrolmentToken?: string;
 }
+
+/**
+ * A link an admin signs with their own key (PROTOCOL.md §6.2): approve a
+ * signup request, change a role, remove a member. `bundle` is the
+ * requester's identity bundle exactly as the server gave it.
+ */
+export type AdminLinkSpec =
+  | { readonly type: "admit"; readonly bundle: unknown; readonly role: "member" | "admin" }
+  | { readonly type: "set_role"; readonly user: string; readonly role: Role }
+  | { readonly type: "remove"; readonly user: string };
 
 export interface SignUpResult {
   readonly state: UserState;
@@ -174,6 +203,12 @@ export interface AccountStore {
   createInvite(input: InviteInput): Promise<InviteResult>;
   /** The key file text (encrypted under `passphrase`). */
   exportKeys(passphrase: string): Promise<string>;
+  /**
+   * Sign an admin's link on `head` with this identity's key (the keys never
+   * leave this store). Throws {@link AccountError} unless unlocked, or for a
+   * requester's bundle that does not verify.
+   */
+  signAdminLink(spec: AdminLinkSpec, head: LinkHead): LinkJson;
   /** The person has stored the recovery code: stop showing it. */
   acknowledgeRecoveryCode(): void;
   /** Leave a pending or declined page for the login page. */
@@ -194,6 +229,16 @@ export interface AccountOptions {
    * second) so the page can paint "Working…" first. Default: a 30 ms timeout.
    */
   readonly yieldToUi?: () => Promise<void>;
+  /**
+   * The verified tenant fingerprint (b64u genesis hash), added to invite
+   * links as `#fp=` so that newcomers pin it; null when the chain is not
+   * verified (the link then has no `fp`).
+   */
+  readonly tenantFingerprint?: () => string | null;
+  /** Called after this store appended to the trust chain (the app refreshes the chain store). */
+  readonly onChainChanged?: () => void;
+  /** `GET /api/chain/head` (seam for tests). */
+  readonly fetchHead?: () => Promise<LinkHead>;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -230,6 +275,14 @@ export function keyFileName(username: string): string {
 /** Make the account store. Nothing is fetched until {@link AccountStore.boot}. */
 export function createAccountStore(config: AppConfig, options: AccountOptions = {}): AccountStore {
   const origin = options.origin ?? "";
+  const fetchHead = options.fetchHead ?? api.fetchHead;
+  const chainChanged = (): void => {
+    try {
+      options.onChainChanged?.();
+    } catch (error) {
+      console.warn("PiPo: could not refresh the trust chain", error);
+    }
+  };
   const yieldToUi = options.yieldToUi ?? (() => new Promise<void>((resolve) => setTimeout(resolve, 30)));
 
   const status = signal<AccountStatus>("loading");
@@ -400,6 +453,52 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
     await becomeUnlocked(unlocked, session.user);
   };
 
+  /** POST the signup with the link its plan asks for (an admit on a fresh head, retried once). */
+  const signupWithPlan = async (
+    plan: SignupChainPlan,
+    body: api.SignupBody,
+    newKeys: IdentityKeys,
+    info: TenantInfo | null,
+  ): Promise<api.SignupAnswer> => {
+    const slug = tenantSlug();
+    const bundle = body.identityBundle as IdentityBundleJson;
+    switch (plan.kind) {
+      case "none":
+        return api.signup(body);
+      case "genesis": {
+        const chainLink = makeGenesisLink({
+          tenant: slug,
+          ts: Date.now(),
+          keys: newKeys,
+          bundle,
+          policy: { mode: info?.signupPolicy ?? "invite", domains: info?.allowedDomains ?? [] },
+          serverKey: info?.serverKey ?? "",
+        });
+        return api.signup({
+          ...body,
+          chainLink,
+          ...(plan.enrolmentToken === undefined ? {} : { enrolmentToken: plan.enrolmentToken }),
+        });
+      }
+      case "admit":
+        return onFreshHead(fetchHead, (head) =>
+          api.signup({
+            ...body,
+            chainLink: makeAdmitLink({
+              tenant: slug,
+              head,
+              ts: Date.now(),
+              keys: newKeys,
+              bundle,
+              role: plan.role,
+              how: plan.how,
+              ...(plan.token === undefined ? {} : { token: plan.token }),
+            }),
+          }),
+        );
+    }
+  };
+
   const store: AccountStore = {
     status,
     user,
@@ -486,18 +585,38 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
       try {
         const username = checkedUsername(input.username);
         const email = input.email.trim();
-        const info = tenant.value;
+        // The chain decides what this signup carries: ask the server afresh
+        // (the chain may have been founded since the page loaded).
+        let info = tenant.value;
+        try {
+          info = await api.getTenant();
+          tenant.value = info;
+        } catch (error) {
+          console.warn("PiPo: could not reload the tenant before signing up", error);
+        }
+        const plan = signupChainPlan({
+          tenant: info,
+          enrolmentToken: input.enrolmentToken,
+          inviteToken: input.inviteToken,
+          inviteRole: input.inviteRole,
+        });
         const invited = input.inviteToken !== undefined;
         const emailIssue = emailProblem(email, {
           required: emailRequired(info?.signupPolicy ?? null, invited),
           policy: info?.signupPolicy ?? null,
           allowedDomains: allowedDomains(),
-          invited,
+          invited: invited || plan.kind === "genesis",
         });
         if (emailIssue !== null) {
           throw new AccountError("invalid_email", emailIssue);
         }
         checkedNewPassword(input.password);
+        if (plan.kind === "genesis" && !info?.serverKey) {
+          throw new AccountError(
+            "no_server_key",
+            "This workspace cannot be set up yet: the server has no signing key for it. Ask the server's operator.",
+          );
+        }
         await sodiumReady();
         let imported: IdentityKeys | undefined;
         if (input.keyFile !== undefined) {
@@ -515,7 +634,7 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
           created: Date.now(),
           ...(imported === undefined ? {} : { keys: imported }),
         });
-        const answer = await api.signup({
+        const body: api.SignupBody = {
           username,
           email,
           kdf: prepared.kdf,
@@ -524,9 +643,16 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
           wrappedKeys: prepared.wrappedKeys,
           recovery: { authKey: prepared.recovery.authKey, wrappedKeys: prepared.recovery.wrappedKeys },
           ...(input.inviteToken === undefined ? {} : { inviteToken: input.inviteToken }),
-        });
+        };
+        const answer = await signupWithPlan(plan, body, prepared.keys, info);
+        if (plan.kind === "genesis" && info !== null) {
+          tenant.value = { ...info, chainFounded: true };
+        }
         if (answer.state === "active") {
           await becomeUnlocked(prepared.keys, answer.user, prepared.recoveryCode);
+          if (plan.kind !== "none") {
+            chainChanged();
+          }
         } else {
           await forgetUnlockedKeys().catch(() => undefined);
           becomePending(answer.state, answer.user.username, {
@@ -688,13 +814,39 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
         }
         await sodiumReady();
         const { token, tokenHash } = newInvite();
-        const link = `${origin}/signup#t=${token}`;
+        const pinned = options.tenantFingerprint?.() ?? null;
+        const link = `${origin}/signup#t=${token}&r=${input.role}${pinned === null ? "" : `&fp=${pinned}`}`;
         const expiresAt = Date.now() + input.days * DAY_MS;
         const pgpKey = input.pgpKey?.trim() ?? "";
         // Encrypt first: a bad key then stores no invite on the server.
         const encrypted =
           pgpKey === "" ? null : await encryptForPgpKey(inviteText(link, expiresAt, config), pgpKey);
-        const invite = await api.createInvite({ tokenHash, role: input.role, expiresAt });
+        const signer = requireKeys();
+        let chained = false;
+        const invite = await onFreshHead(fetchHead, (head) => {
+          // A tenant with a genesis takes the invite only with the admin's signed invite link.
+          chained = head.seq >= 0;
+          const inviteLink = chained
+            ? makeInviteLink({
+                tenant: tenantSlug(),
+                head,
+                ts: Math.min(Date.now(), expiresAt - 1),
+                keys: signer,
+                tokenHash,
+                role: input.role,
+                expires: expiresAt,
+              })
+            : undefined;
+          return api.createInvite({
+            tokenHash,
+            role: input.role,
+            expiresAt,
+            ...(inviteLink === undefined ? {} : { inviteLink }),
+          });
+        });
+        if (chained) {
+          chainChanged();
+        }
         return { link, role: invite.role, expiresAt: invite.expiresAt, encrypted };
       } catch (error) {
         if (error instanceof api.ApiError && error.status === 401) {
@@ -715,6 +867,35 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
         return exportKeyFile(unlocked, passphrase);
       } catch (error) {
         throw fail(error, "export");
+      }
+    },
+
+    signAdminLink(spec: AdminLinkSpec, head: LinkHead): LinkJson {
+      const signer = requireKeys();
+      const context = { tenant: tenantSlug(), head, ts: Date.now(), keys: signer };
+      switch (spec.type) {
+        case "admit": {
+          // Sign only a bundle that verifies and belongs here; carry it exactly as received.
+          let parsed: ReturnType<typeof parseIdentityBundle>;
+          try {
+            parsed = parseIdentityBundle(spec.bundle);
+          } catch (error) {
+            throw toAccountError(error, { context: "admin" });
+          }
+          if (parsed.tenant !== context.tenant) {
+            throw new AccountError("bundle_mismatch", "This request's keys are for another workspace.");
+          }
+          return makeAdmitLink({
+            ...context,
+            bundle: spec.bundle as Record<string, unknown>,
+            role: spec.role,
+            how: "approval",
+          });
+        }
+        case "set_role":
+          return makeSetRoleLink({ ...context, user: spec.user, role: spec.role });
+        case "remove":
+          return makeRemoveLink({ ...context, user: spec.user });
       }
     },
 

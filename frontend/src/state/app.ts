@@ -6,6 +6,8 @@
 import { computed, effect, type ReadonlySignal } from "@preact/signals-core";
 import { RelaySocket, type RelaySocketOptions } from "../transport/socket";
 import { type AccountOptions, type AccountStore, createAccountStore } from "./account";
+import { type AdminApi, type AdminStore, createAdminStore } from "./admin";
+import { type ChainOptions, type ChainStore, createChainStore } from "./chain";
 import type { AppConfig } from "./config";
 import { type ConnectionStore, createConnectionModel } from "./connection";
 import { type CryptoStore, initialiseCrypto } from "./crypto";
@@ -18,6 +20,10 @@ export interface AppState {
   readonly connection: ConnectionStore;
   readonly crypto: CryptoStore;
   readonly account: AccountStore;
+  /** The verified trust chain: members, audit log, and the only way to encrypt to someone. */
+  readonly chain: ChainStore;
+  /** Signup requests and member management, for owners and admins. */
+  readonly admin: AdminStore;
   readonly router: Router;
   /** The page to show now (redirects are applied by the app itself). */
   readonly route: ReadonlySignal<Route>;
@@ -41,6 +47,8 @@ export interface StartOptions {
   /** Where the router reads and writes the URL; default: an in-memory history at "/". */
   readonly history?: RouterEnv;
   readonly account?: AccountOptions;
+  readonly chain?: ChainOptions;
+  readonly adminApi?: AdminApi;
   /** Ask the server who is signed in (default true). */
   readonly bootAccount?: boolean;
 }
@@ -52,7 +60,17 @@ export function startApp(config: AppConfig, options: StartOptions = {}): App {
   const socket = new RelaySocket({ ...options.socket, path: config.wsPath, listener: connection.listener });
   socket.start();
   const router = createRouter(options.history ?? memoryRouterEnv());
-  const account = createAccountStore(config, options.account);
+  let chain: ChainStore | null = null;
+  const account = createAccountStore(config, {
+    tenantFingerprint: () => chain?.fingerprint.value ?? null,
+    onChainChanged: () => {
+      void chain?.refresh().catch(() => undefined);
+    },
+    ...options.account,
+  });
+  const chainStore = createChainStore(config, account, options.chain);
+  chain = chainStore;
+  const admin = createAdminStore(account, chainStore, options.adminApi ? { api: options.adminApi } : {});
   const route = computed(() =>
     resolveRoute(account.status.value, router.path.value, account.recoveryCode.value !== null),
   );
@@ -69,11 +87,21 @@ export function startApp(config: AppConfig, options: StartOptions = {}): App {
           console.error("PiPo: start-up failed", error);
         });
   return {
-    state: { config, connection: connection.store, crypto: crypto.store, account, router, route },
+    state: {
+      config,
+      connection: connection.store,
+      crypto: crypto.store,
+      account,
+      chain: chainStore,
+      admin,
+      router,
+      route,
+    },
     cryptoReady: crypto.done,
     accountReady,
     stop(): void {
       stopGuards();
+      chainStore.dispose();
       router.dispose();
       socket.close();
       connection.dispose();

@@ -8,6 +8,7 @@ export {
   type AccountStatus,
   type AccountStore,
   type AccountUser,
+  type AdminLinkSpec,
   createAccountStore,
   fingerprintGroups,
   type IdentityView,
@@ -23,7 +24,41 @@ export {
   type TenantInfo,
   type UserState,
 } from "./account";
+export {
+  type AdminApi,
+  type AdminStore,
+  createAdminStore,
+  type MemberActions,
+  memberActions,
+  type SignupRequestView,
+} from "./admin";
 export { type App, type AppState, type StartOptions, startApp } from "./app";
+export {
+  ChainGateError,
+  type ChainMemberView,
+  type ChainOptions,
+  type ChainStatus,
+  type ChainStore,
+  createChainStore,
+  parseFingerprint,
+} from "./chain";
+export {
+  type ChainTenantFacts,
+  isStaleHead,
+  onFreshHead,
+  type SignupChainPlan,
+  signupChainPlan,
+} from "./chainLinks";
+export {
+  type AuditEntry,
+  type ChainProblem,
+  checkHistory,
+  fetchedChainOf,
+  formatWhen,
+  howLabel,
+  type MemberHow,
+  problemForChainError,
+} from "./chainViews";
 export { type AppConfig, displayName, PRODUCT_NAME } from "./config";
 export { type ConnectionStatus, type ConnectionStore, createConnectionModel } from "./connection";
 export { type CryptoStatus, type CryptoStore, initialiseCrypto } from "./crypto";
@@ -46,6 +81,9 @@ export {
 export {
   confirmTokenFrom,
   createRouter,
+  enrolmentTokenFrom,
+  fingerprintFrom,
+  inviteRoleFrom,
   inviteTokenFrom,
   memoryRouterEnv,
   parseFragment,

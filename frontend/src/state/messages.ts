@@ -38,6 +38,7 @@ export type ErrorContext =
   | "resend"
   | "invite"
   | "export"
+  | "admin"
   | "boot";
 
 /** Facts some sentences mention. */
@@ -221,6 +222,38 @@ export function messageForCode(code: string, facts: MessageFacts = {}): string {
       return `An invite is valid for 1 to ${MAX_INVITE_DAYS} days.`;
     case "internal_error":
       return "The server had a problem. Please try again in a moment.";
+    // Trust chain (PROTOCOL.md §6.4) and the flows that append to it.
+    case "last_owner":
+      return "A workspace must keep at least one owner.";
+    case "unauthorized":
+      return "You may not do that.";
+    case "not_member":
+      return "That person is not a member of this workspace any more.";
+    case "already_member":
+      return "That person is already a member of this workspace.";
+    case "key_in_use":
+      return "Those keys already belong to a member of this workspace.";
+    case "policy_forbids":
+      return "This workspace's signup policy does not allow that.";
+    case "seq_gap":
+    case "wrong_prev":
+    case "ts_backwards":
+      return "Someone changed the workspace's membership at the same moment. Please try again.";
+    case "clock_skew":
+      return "This device's clock is off by more than five minutes. Set it right and try again.";
+    case "duplicate_genesis":
+      return "This workspace has already been set up: this setup link cannot be used any more.";
+    case "enrolment_required":
+      return "Only the setup link from the server's operator can set up this workspace.";
+    case "genesis_required":
+      return "This workspace's signed membership chain has not been set up yet.";
+    case "admit_required":
+    case "invite_link_required":
+    case "malformed_link":
+    case "wrong_tenant":
+      return `Something went wrong (${code}). Please reload the page and try again.`;
+    case "removed":
+      return "You were removed from this workspace.";
     // Transport.
     case "network":
       return "Cannot reach the server. Check your connection and try again.";

@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import {
   confirmTokenFrom,
   createRouter,
+  enrolmentTokenFrom,
+  fingerprintFrom,
+  inviteRoleFrom,
   inviteTokenFrom,
   memoryRouterEnv,
   normalisePath,
@@ -40,11 +43,32 @@ describe("parseFragment", () => {
 });
 
 describe("fragment tokens", () => {
+  it("should read the invite's role from &r=, member by default", () => {
+    expect(inviteRoleFrom("#t=tok&r=admin&fp=abc")).toBe("admin");
+    expect(inviteRoleFrom("#t=tok&r=member")).toBe("member");
+    expect(inviteRoleFrom("#t=tok")).toBe("member");
+    expect(inviteRoleFrom("#t=tok&r=owner")).toBe("member");
+  });
+
+  it("should find the enrolment token of a /signup#e= link", () => {
+    expect(enrolmentTokenFrom("#e=enrol-token")).toBe("enrol-token");
+    expect(enrolmentTokenFrom("#t=tok")).toBeNull();
+    expect(enrolmentTokenFrom("#e=")).toBeNull();
+  });
+
   it("should find the invite token of a /signup#t= link", () => {
     expect(inviteTokenFrom("#t=q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJo")).toBe(
       "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJo",
     );
     expect(inviteTokenFrom("#fp=abc&t=tok")).toBe("tok");
+  });
+
+  it("should find the tenant fingerprint of an invite link's #fp=", () => {
+    expect(fingerprintFrom("#t=tok&fp=q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJo")).toBe(
+      "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJo",
+    );
+    expect(fingerprintFrom("#t=tok")).toBeNull();
+    expect(fingerprintFrom("#fp=")).toBeNull();
   });
 
   it("should find the confirmation token of a /confirm#c= link", () => {

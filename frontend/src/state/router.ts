@@ -76,6 +76,26 @@ export function inviteTokenFrom(hash: string): string | null {
   return token ? token : null;
 }
 
+/** The invite's role from a `/signup#t=<token>&r=<role>` link: "admin" or, by default, "member". */
+export function inviteRoleFrom(hash: string): "member" | "admin" {
+  return parseFragment(hash).get("r")?.trim() === "admin" ? "admin" : "member";
+}
+
+/** The enrolment token of a `/signup#e=<token>` link (`create_tenant` prints it), or null. */
+export function enrolmentTokenFrom(hash: string): string | null {
+  const token = parseFragment(hash).get("e")?.trim();
+  return token ? token : null;
+}
+
+/**
+ * The tenant fingerprint of an invite or enrolment link (`#fp=<b64u>`), as
+ * written (the chain store checks that it is a 32-byte hash), or null.
+ */
+export function fingerprintFrom(hash: string): string | null {
+  const fp = parseFragment(hash).get("fp")?.trim();
+  return fp ? fp : null;
+}
+
 /** The email confirmation token of a `/confirm#c=<token>` link, or null. */
 export function confirmTokenFrom(hash: string): string | null {
   const token = parseFragment(hash).get("c")?.trim();

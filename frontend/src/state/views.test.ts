@@ -18,6 +18,26 @@ describe("resolveRoute", () => {
     expect(resolveRoute("unlocked", "/app", false)).toStrictEqual({ view: "app", redirect: null });
   });
 
+  it("should show the Members and Audit log pages to unlocked people, and keep their paths while locked", () => {
+    expect(resolveRoute("unlocked", "/app/members", false)).toStrictEqual({
+      view: "members",
+      redirect: null,
+    });
+    expect(resolveRoute("unlocked", "/app/audit", false)).toStrictEqual({ view: "audit", redirect: null });
+    expect(resolveRoute("unlocked", "/app/requests", false)).toStrictEqual({
+      view: "requests",
+      redirect: null,
+    });
+    expect(resolveRoute("locked", "/app/requests", false)).toStrictEqual({ view: "locked", redirect: null });
+    expect(resolveRoute("unlocked", "/app/other", false)).toStrictEqual({ view: "app", redirect: "/app" });
+    expect(resolveRoute("locked", "/app/members", false)).toStrictEqual({ view: "locked", redirect: null });
+    expect(resolveRoute("locked", "/app/audit", false)).toStrictEqual({ view: "locked", redirect: null });
+    expect(resolveRoute("signed-out", "/app/members", false)).toStrictEqual({
+      view: "login",
+      redirect: "/login",
+    });
+  });
+
   it("should show the unlock page to locked people, and let them recover", () => {
     expect(resolveRoute("locked", "/app", false)).toStrictEqual({ view: "locked", redirect: null });
     expect(resolveRoute("locked", "/login", false)).toStrictEqual({ view: "locked", redirect: "/app" });

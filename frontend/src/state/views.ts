@@ -13,6 +13,9 @@ export type ViewName =
   | "recover"
   | "confirm"
   | "app"
+  | "members"
+  | "audit"
+  | "requests"
   | "locked"
   | "pending_approval"
   | "pending_email"
@@ -25,6 +28,14 @@ export interface Route {
   readonly redirect: string | null;
 }
 
+/** The signed-in pages (while unlocked), by path. */
+const APP_PAGES: Readonly<Record<string, ViewName>> = {
+  "/app": "app",
+  "/app/members": "members",
+  "/app/audit": "audit",
+  "/app/requests": "requests",
+};
+
 const SIGNED_OUT_PAGES: Readonly<Record<string, ViewName>> = {
   "/login": "login",
   "/signup": "signup",
@@ -36,8 +47,9 @@ const SIGNED_OUT_PAGES: Readonly<Record<string, ViewName>> = {
  * - a recovery code waiting to be stored is shown before anything else;
  * - `/confirm` works in any state (the emailed link opens a new tab);
  * - signed-out: `/login`, `/signup`, `/recover`; anything else goes to `/login`;
- * - locked: `/app` shows the unlock page, `/recover` stays; anything else goes to `/app`;
- * - unlocked: `/app`; anything else goes to `/app`;
+ * - locked: `/app` (and `/app/members`, `/app/audit`, `/app/requests`, kept for after unlocking)
+ *   shows the unlock page, `/recover` stays; anything else goes to `/app`;
+ * - unlocked: `/app`, `/app/members`, `/app/audit`, `/app/requests`; anything else goes to `/app`;
  * - pending or declined: that page, whatever the path.
  */
 export function resolveRoute(status: AccountStatus, path: string, showingRecoveryCode: boolean): Route {
@@ -62,8 +74,10 @@ export function resolveRoute(status: AccountStatus, path: string, showingRecover
       if (path === "/recover") {
         return { view: "recover", redirect: null };
       }
-      return { view: "locked", redirect: path === "/app" ? null : "/app" };
-    case "unlocked":
-      return { view: "app", redirect: path === "/app" ? null : "/app" };
+      return { view: "locked", redirect: APP_PAGES[path] === undefined ? "/app" : null };
+    case "unlocked": {
+      const page = APP_PAGES[path];
+      return page === undefined ? { view: "app", redirect: "/app" } : { view: page, redirect: null };
+    }
   }
 }

@@ -34,6 +34,12 @@ export interface TenantJson {
   readonly name: string;
   readonly signupPolicy: SignupPolicy;
   readonly allowedDomains: readonly string[];
+  /** The trust chain's genesis exists. */
+  readonly chainFounded: boolean;
+  /** Who may found the chain: the enrolment link's holder, or the first user (demo). */
+  readonly founding: "enrolment" | "first_user";
+  /** The server's attestation key (b64u), as a genesis must name it; null if none. */
+  readonly serverKey: string | null;
 }
 
 /** Login, `me` and recovery reset: who is logged in and their key backup. */
@@ -271,6 +277,9 @@ export async function getTenant(): Promise<TenantJson> {
     name: string(field(answer, "name"), "name"),
     signupPolicy: oneOf(field(answer, "signup_policy"), POLICIES, "signup_policy"),
     allowedDomains: Array.isArray(domains) ? domains.filter((d): d is string => typeof d === "string") : [],
+    chainFounded: answer.chain_founded === true,
+    founding: answer.founding === "first_user" ? "first_user" : "enrolment",
+    serverKey: typeof answer.server_key === "string" && answer.server_key !== "" ? answer.server_key : null,
   };
 }
 
@@ -290,6 +299,10 @@ export interface SignupBody {
   readonly wrappedKeys: OpaqueJson;
   readonly recovery: { readonly authKey: string; readonly wrappedKeys: OpaqueJson };
   readonly inviteToken?: string;
+  /** The link this signup appends (genesis or own admit, PROTOCOL.md §5.6), passed through. */
+  readonly chainLink?: OpaqueJson;
+  /** The token of a `/signup#e=` enrolment link (with a genesis). */
+  readonly enrolmentToken?: string;
 }
 
 /** `POST /api/auth/signup` (201): `state` says whether the account is active (and logged in). */
@@ -305,6 +318,12 @@ export async function signup(body: SignupBody): Promise<SignupAnswer> {
   };
   if (body.inviteToken !== undefined) {
     payload.invite_token = body.inviteToken;
+  }
+  if (body.chainLink !== undefined) {
+    payload.chain_link = body.chainLink;
+  }
+  if (body.enrolmentToken !== undefined) {
+    payload.enrolment_token = body.enrolmentToken;
   }
   const answer = object(await request("POST", "/api/auth/signup", payload), "signup");
   return {
@@ -405,6 +424,8 @@ export interface InviteBody {
   /** Unix milliseconds. */
   readonly expiresAt: number;
   readonly email?: string;
+  /** The admin's signed `invite` link (required on a chained tenant), passed through. */
+  readonly inviteLink?: OpaqueJson;
 }
 
 /** `POST /api/invites` (tenant admins, 201). */
@@ -417,6 +438,9 @@ export async function createInvite(body: InviteBody): Promise<InviteJson> {
   if (body.email !== undefined) {
     payload.email = body.email;
   }
+  if (body.inviteLink !== undefined) {
+    payload.invite_link = body.inviteLink;
+  }
   return parseInvite(await request("POST", "/api/invites", payload));
 }
 
@@ -428,4 +452,153 @@ export async function listInvites(): Promise<InviteJson[]> {
     throw badResponse("invites is not a list");
   }
   return list.map(parseInvite);
+}
+
+/** One pending signup, from `GET /api/signup-requests`. */
+export interface SignupRequestJson {
+  readonly username: string;
+  readonly email: string;
+  /** Unix milliseconds. */
+  readonly requestedAt: number;
+  /** The requester's identity bundle as stored, passed through (an admit must carry it unchanged). */
+  readonly identityBundle: OpaqueJson;
+}
+
+/** `GET /api/signup-requests` (tenant admins): accounts waiting for approval. */
+export async function listSignupRequests(): Promise<SignupRequestJson[]> {
+  const answer = object(await request("GET", "/api/signup-requests"), "signup requests");
+  const list = field(answer, "requests");
+  if (!Array.isArray(list)) {
+    throw badResponse("requests is not a list");
+  }
+  return list.map((item: unknown) => {
+    const entry = object(item, "request");
+    return {
+      username: string(field(entry, "username"), "request.username"),
+      email: typeof entry.email === "string" ? entry.email : "",
+      requestedAt: parseTime(field(entry, "requested_at"), "request.requested_at"),
+      identityBundle: field(entry, "identity_bundle"),
+    };
+  });
+}
+
+/** `POST /api/signup-requests/<username>/approve` (204); `admitLink` is required on a chained tenant. */
+export async function approveSignupRequest(username: string, admitLink?: OpaqueJson): Promise<void> {
+  await request(
+    "POST",
+    `/api/signup-requests/${encodeURIComponent(username)}/approve`,
+    admitLink === undefined ? {} : { admit_link: admitLink },
+  );
+}
+
+/** `POST /api/signup-requests/<username>/reject` (204). */
+export async function rejectSignupRequest(username: string): Promise<void> {
+  await request("POST", `/api/signup-requests/${encodeURIComponent(username)}/reject`, {});
+}
+
+// --- The trust chain (docs/PROTOCOL.md §6.7) -------------------------------------
+
+/** The head the server reports: seq -1 and hash null before the genesis. */
+export interface ChainHeadJson {
+  readonly seq: number;
+  /** b64u hash of the last link, or null when the chain is empty. */
+  readonly hash: string | null;
+}
+
+/** `GET /api/chain?after=<seq>`: up to 1,000 links after `seq`, unverified. */
+export interface ChainPageJson {
+  /** Links in wire form, passed through for src/protocol to verify. */
+  readonly links: readonly OpaqueJson[];
+  /** More links follow the last one of this page. */
+  readonly more: boolean;
+  readonly head: ChainHeadJson;
+}
+
+/** One OpenPGP anchor of the genesis (PROTOCOL.md §6.5). */
+export interface GenesisAnchorJson {
+  readonly fingerprint: string;
+  readonly certificate: string;
+  readonly clearsigned: string;
+}
+
+/** `GET /api/chain/genesis`: the genesis link (or null) and its PGP anchors. */
+export interface GenesisJson {
+  readonly link: OpaqueJson | null;
+  readonly anchors: readonly GenesisAnchorJson[];
+}
+
+function parseHead(value: unknown): ChainHeadJson {
+  const head = object(value, "head");
+  const seq = field(head, "seq");
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < -1) {
+    throw badResponse("head.seq is not an integer");
+  }
+  const hash = field(head, "hash");
+  if (hash !== null && typeof hash !== "string") {
+    throw badResponse("head.hash is not a string or null");
+  }
+  return { seq, hash };
+}
+
+/** `GET /api/chain?after=<seq>` (members only): the next page of links after `after` (-1: from the genesis). */
+export async function fetchChain(after: number): Promise<ChainPageJson> {
+  if (!Number.isSafeInteger(after) || after < -1) {
+    throw new RangeError("after must be an integer >= -1");
+  }
+  const answer = object(await request("GET", `/api/chain?after=${after}`), "chain");
+  const links = field(answer, "links");
+  if (!Array.isArray(links)) {
+    throw badResponse("links is not a list");
+  }
+  const more = field(answer, "more");
+  if (typeof more !== "boolean") {
+    throw badResponse("more is not a boolean");
+  }
+  return { links, more, head: parseHead(field(answer, "head")) };
+}
+
+/** `GET /api/chain/head` (public): what a new link must extend. */
+export async function fetchHead(): Promise<ChainHeadJson> {
+  return parseHead(await request("GET", "/api/chain/head"));
+}
+
+/** `GET /api/chain/genesis` (public): the genesis, for fingerprint pinning and PGP anchors. */
+export async function fetchGenesis(): Promise<GenesisJson> {
+  const answer = object(await request("GET", "/api/chain/genesis"), "genesis");
+  const link = field(answer, "link");
+  const list = answer.anchors;
+  const anchors: GenesisAnchorJson[] = [];
+  if (Array.isArray(list)) {
+    for (const item of list) {
+      const anchor = object(item, "anchor");
+      anchors.push({
+        fingerprint: string(field(anchor, "fingerprint"), "anchor.fingerprint"),
+        certificate: string(field(anchor, "certificate"), "anchor.certificate"),
+        clearsigned: string(field(anchor, "clearsigned"), "anchor.clearsigned"),
+      });
+    }
+  }
+  return { link: link ?? null, anchors };
+}
+
+/**
+ * `POST /api/chain/links`: append one signed link (no session needed; a
+ * genesis also needs the tenant's one-time `enrolmentToken`). 201 gives the
+ * stored link's seq and b64u hash; a refusal is an {@link ApiError} whose code
+ * is the chain error code (PROTOCOL.md §6.4).
+ */
+export async function postLink(
+  link: OpaqueJson,
+  enrolmentToken?: string,
+): Promise<{ readonly seq: number; readonly hash: string }> {
+  const payload: Record<string, unknown> = { link };
+  if (enrolmentToken !== undefined) {
+    payload.enrolment_token = enrolmentToken;
+  }
+  const answer = object(await request("POST", "/api/chain/links", payload), "link");
+  const seq = field(answer, "seq");
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) {
+    throw badResponse("seq is not an integer");
+  }
+  return { seq, hash: string(field(answer, "hash"), "hash") };
 }

@@ -8,6 +8,9 @@ import {
   confirmTokenFrom,
   displayName,
   emailRequired,
+  enrolmentTokenFrom,
+  fingerprintFrom,
+  inviteRoleFrom,
   inviteTokenFrom,
   newPasswordProblem,
   policyText,
@@ -85,9 +88,13 @@ function policyExplanation(policy: SignupPolicy): string {
 
 /** `/signup` (with `#t=<token>` from an invite link). */
 export function SignupPage() {
-  const { account, config, router } = useApp();
+  const { account, chain, config, router } = useApp();
   const tenant = account.tenant.value;
   const inviteToken = inviteTokenFrom(router.hash.value);
+  const inviteRole = inviteRoleFrom(router.hash.value);
+  const enrolmentToken = enrolmentTokenFrom(router.hash.value);
+  const founding = enrolmentToken !== null || (tenant?.founding === "first_user" && !tenant.chainFounded);
+  const pinnedFingerprint = fingerprintFrom(router.hash.value);
   const invited = inviteToken !== null;
   const policy = tenant?.signupPolicy ?? null;
   const needsEmail = emailRequired(policy, invited);
@@ -116,12 +123,17 @@ export function SignupPage() {
         }
         keyFileInput = { text: await keyFile.text(), passphrase };
       }
+      if (pinnedFingerprint !== null) {
+        // Pin the workspace fingerprint from the link, and refuse a server whose genesis is another.
+        await chain.pinFingerprint(pinnedFingerprint);
+      }
       await account.signUp({
         username,
         email,
         password,
         ...(keyFileInput === undefined ? {} : { keyFile: keyFileInput }),
-        ...(inviteToken === null ? {} : { inviteToken }),
+        ...(inviteToken === null ? {} : { inviteToken, inviteRole }),
+        ...(enrolmentToken === null ? {} : { enrolmentToken }),
       });
     });
   };
@@ -132,11 +144,17 @@ export function SignupPage() {
       title="Create your account"
       lead={
         <>
-          {invited ? null : (
+          {invited || founding ? null : (
             <p>
               You are joining <strong>{name}</strong>.
             </p>
           )}
+          {founding && !invited ? (
+            <p class="notice notice--invite">
+              <strong>You are setting up {name}.</strong> Your account becomes its first owner, and your keys
+              sign the workspace's membership chain.
+            </p>
+          ) : null}
           {invited ? (
             <p class="notice notice--invite">
               <strong>You have been invited</strong> to join {name}. Your account is active as soon as you
@@ -146,7 +164,7 @@ export function SignupPage() {
           {policy === null ? null : (
             <p class="policy">
               <strong class="policy__name">{policyText(policy, tenant?.allowedDomains ?? [])}</strong>
-              {invited ? null : <span class="policy__text">. {policyExplanation(policy)}</span>}
+              {invited || founding ? null : <span class="policy__text">. {policyExplanation(policy)}</span>}
             </p>
           )}
         </>

@@ -3,23 +3,32 @@
  * tools (lock, log out, change password, export keys, invite).
  */
 
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { type InviteResult, keyFileName, MAX_INVITE_DAYS, newPasswordProblem, type Role } from "../state";
-import { Alert, Busy, Field, Status, useAction, useApp } from "./kit";
+import { Alert, Busy, Field, RouteLink, Status, useAction, useApp } from "./kit";
 
 const ROLE_NAMES: Readonly<Record<Role, string>> = { owner: "Owner", admin: "Admin", member: "Member" };
 
 /** The unlocked home page. */
 export function HomePage() {
-  const { account } = useApp();
+  const { account, admin } = useApp();
   const user = account.user.value;
   const identity = account.identity.value;
   const logout = useAction();
   const lock = useAction();
+  const isAdmin = admin.isAdmin.value;
+  useEffect(() => {
+    if (isAdmin) {
+      // Only to know whether to offer the Signup requests page.
+      void admin.loadRequests().catch(() => undefined);
+    }
+  }, [admin, isAdmin]);
   if (user === null || identity === null) {
     return null; // the route guards show another page
   }
   const canInvite = account.canInvite.value;
+  const showRequests =
+    isAdmin && (account.tenant.value?.signupPolicy === "approval" || (admin.requests.value?.length ?? 0) > 0);
   return (
     <div class="home">
       <section class="page" aria-labelledby="home-title">
@@ -53,13 +62,16 @@ export function HomePage() {
         </div>
         <Alert message={lock.error ?? logout.error} />
         <Status message={account.storageWarning.value} />
-        {canInvite ? (
-          <p class="links">
+        <nav class="links" aria-label="Workspace">
+          <RouteLink href="/app/members">Members</RouteLink>
+          <RouteLink href="/app/audit">Audit log</RouteLink>
+          {showRequests ? <RouteLink href="/app/requests">Signup requests</RouteLink> : null}
+          {canInvite ? (
             <a class="link" href="/admin/">
               Admin panel
             </a>
-          </p>
-        ) : null}
+          ) : null}
+        </nav>
       </section>
 
       <section class="section" aria-labelledby="safety-title">

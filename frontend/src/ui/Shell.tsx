@@ -1,9 +1,11 @@
 import { type AppState, displayName, type ViewName } from "../state";
 import { ConfirmPage, LoginPage, RecoverPage, SignupPage } from "./AuthPages";
+import { AuditPage, ChainWarning, MembersPage } from "./ChainPages";
 import { ConnectionIndicator } from "./ConnectionIndicator";
 import { CryptoPanel } from "./CryptoPanel";
 import { HomePage } from "./HomePage";
 import { AppContext } from "./kit";
+import { RequestsPage } from "./RequestsPage";
 import {
   LoadingPage,
   LockedPage,
@@ -27,6 +29,12 @@ function View({ view }: { view: ViewName }) {
       return <ConfirmPage />;
     case "app":
       return <HomePage />;
+    case "members":
+      return <MembersPage />;
+    case "audit":
+      return <AuditPage />;
+    case "requests":
+      return <RequestsPage />;
     case "locked":
       return <LockedPage />;
     case "pending_approval":
@@ -56,6 +64,7 @@ export function Shell({ state }: { state: AppState }) {
           </div>
           <ConnectionIndicator connection={state.connection} />
         </header>
+        <ChainWarning />
         <main class="frame__main">
           {/* A key per view: each page starts with fresh form state. */}
           <View key={view} view={view} />

@@ -9,7 +9,8 @@ import type { AppState } from "../state";
  * `data-pongs` = pongs received so far,
  * `data-account` = loading | signed-out | locked | unlocked |
  *   pending_approval | pending_email | rejected,
- * `data-view` = the page shown (login, signup, app, recovery-code, ...).
+ * `data-view` = the page shown (login, signup, app, members, audit, recovery-code, ...),
+ * `data-chain` = idle | verifying | verified | empty | refused (the trust chain).
  *
  * @returns a function that stops the mirroring.
  */
@@ -20,5 +21,6 @@ export function bindRootState(root: HTMLElement, state: AppState): () => void {
     root.dataset.pongs = String(state.connection.pongs.value);
     root.dataset.account = state.account.status.value;
     root.dataset.view = state.route.value.view;
+    root.dataset.chain = state.chain.status.value;
   });
 }
