@@ -46,6 +46,7 @@ from rooms.actions import (
     attest_domain_admission,
     record_approval_in_chain,
     record_invite_in_chain,
+    record_rotation_in_chain,
     record_signup_in_chain,
 )
 
@@ -651,6 +652,76 @@ def check_change_password(user: User, data: dict[str, Any], *, address: str | No
         _record_failure(user.tenant, user.username, address)
         raise AccountError("invalid_credentials", "The current password is wrong.")
     do_set_password(user, kdf=new_kdf, auth_key=new_auth_key, wrapped_keys=new_wrapped)
+
+
+def check_rotate_keys(user: User, data: dict[str, Any], *, address: str | None) -> None:
+    """Replace a person's keys: the chain's rotate_keys link (signed by the old
+    key), the new bundle, and both backups re-wrapped around the new keys."""
+    current = _key_field(data, "auth_key")
+    new_kdf = _kdf(data.get("new_kdf"))
+    new_auth_key = _key_field(data, "new_auth_key")
+    new_wrapped = _wrapped_keys(data.get("new_wrapped_keys"))
+    new_recovery = data.get("new_recovery")
+    if not isinstance(new_recovery, dict):
+        raise AccountError("invalid_request", "'new_recovery' is missing")
+    new_recovery_auth = _key_field(new_recovery, "auth_key")
+    new_recovery_wrapped = _wrapped_keys(new_recovery.get("wrapped_keys"))
+    try:
+        link = parse_link(data.get("rotate_link"))
+    except ProtocolError as error:
+        raise AccountError(error.code, f"Rotation link refused: {error.message}") from None
+    if link.type != LinkType.ROTATE_KEYS or link.body.get("user") != user.username:
+        raise AccountError("bundle_mismatch", "The rotation link is not for this account.")
+    try:
+        bundle = parse_identity_bundle(link.body.get("bundle"))
+    except ProtocolError as error:
+        raise AccountError(error.code, error.message) from None
+    _check_throttle(user.tenant, user.username, address)
+    if not user.check_password(b64u_encode(current)):
+        _record_failure(user.tenant, user.username, address)
+        raise AccountError("invalid_credentials", "The current password is wrong.")
+    do_rotate_keys(
+        user,
+        link=link,
+        bundle_json=bundle.to_json(),
+        sign_pub=bundle.sign_pub,
+        box_pub=bundle.box_pub,
+        fingerprint=bundle.fingerprint.hex(),
+        kdf=new_kdf,
+        auth_key=new_auth_key,
+        wrapped_keys=new_wrapped,
+        recovery_auth_key=new_recovery_auth,
+        recovery_wrapped_keys=new_recovery_wrapped,
+    )
+
+
+@transaction.atomic
+def do_rotate_keys(
+    user: User,
+    *,
+    link: Link,
+    bundle_json: dict[str, Any],
+    sign_pub: bytes,
+    box_pub: bytes,
+    fingerprint: str,
+    kdf: dict[str, Any],
+    auth_key: bytes,
+    wrapped_keys: dict[str, Any],
+    recovery_auth_key: bytes,
+    recovery_wrapped_keys: dict[str, Any],
+) -> None:
+    record_rotation_in_chain(user.tenant, link)
+    Identity.objects.filter(tenant=user.tenant, user=user).update(
+        bundle=bundle_json, sign_pub=sign_pub, box_pub=box_pub, fingerprint=fingerprint
+    )
+    do_reset_with_recovery(
+        user,
+        kdf=kdf,
+        auth_key=auth_key,
+        wrapped_keys=wrapped_keys,
+        recovery_auth_key=recovery_auth_key,
+        recovery_wrapped_keys=recovery_wrapped_keys,
+    )
 
 
 @transaction.atomic

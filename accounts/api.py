@@ -95,6 +95,16 @@ class PasswordView(TenantAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class RotateKeysView(TenantAPIView):
+    permission_classes = (IsAuthenticated,)
+
+    def post(self, request: Request) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        actions.check_rotate_keys(user, self.body(request), address=_address(request))
+        update_session_auth_hash(request._request, user)
+        return Response(session_json(User.objects.get(pk=user.pk)))
+
+
 class RecoveryUnlockView(TenantAPIView):
     permission_classes = (AllowAny,)
 

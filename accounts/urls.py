@@ -10,6 +10,7 @@ urlpatterns = [
     path("auth/me", api.MeView.as_view()),
     path("auth/logout", api.LogoutView.as_view()),
     path("auth/password", api.PasswordView.as_view()),
+    path("auth/rotate-keys", api.RotateKeysView.as_view()),
     path("auth/recovery/unlock", api.RecoveryUnlockView.as_view()),
     path("auth/recovery/reset", api.RecoveryResetView.as_view()),
     path("auth/email/confirm", api.ConfirmEmailView.as_view()),

@@ -333,3 +333,10 @@ def record_invite_in_chain(
     ):
         raise AccountError("bundle_mismatch", "The invite link does not match this invite.")
     do_append_link(tenant, invite_link, now_ms=_clock())
+
+
+def record_rotation_in_chain(tenant: Tenant, link: Link) -> None:
+    """A key rotation is only ever a chain link (signed by the old key)."""
+    if not chain_has_genesis(tenant):
+        raise AccountError("genesis_required", "This tenant has no trust chain yet.")
+    do_append_link(tenant, link, now_ms=_clock())

@@ -12,7 +12,7 @@ from django.test import Client
 from accounts import actions as account_actions
 from accounts.errors import AccountError
 from accounts.models import AccountState, SignupPolicy, Tenant, User
-from protocol import b64u_encode
+from protocol import IdentityKeys, b64u_encode, make_identity_bundle
 from protocol.chain import parse_link as parse_chain_link
 from rooms.actions import tenant_server_key
 from rooms.models import ChainLink, ChainMember
@@ -269,3 +269,42 @@ def test_roles_and_removals_in_the_chain_govern_the_accounts(client: Client) -> 
     assert post(Client(), tenant, "chain/links", {"link": late.to_json()}).json()["error"] == (
         "unauthorized"
     )
+
+
+def rotation_body(
+    person: SignupPayload, tenant: Tenant, signer_seed: bytes
+) -> tuple[dict[str, Any], IdentityKeys]:
+    new_keys = IdentityKeys.generate()
+    bundle = make_identity_bundle(new_keys, tenant=tenant.slug, user="root", created=now_ms())
+    link = next_link(
+        tenant, "rotate_keys", {"user": "root", "bundle": bundle.to_json()}, signer_seed
+    )
+    fresh = signup_payload(tenant.slug, "root", keys=new_keys)
+    body = {
+        "auth_key": person.body["auth_key"],
+        "rotate_link": link.to_json(),
+        "new_kdf": fresh.body["kdf"],
+        "new_auth_key": fresh.body["auth_key"],
+        "new_wrapped_keys": fresh.body["wrapped_keys"],
+        "new_recovery": fresh.body["recovery"],
+    }
+    return body, new_keys
+
+
+def test_keys_rotate_only_by_a_link_signed_with_the_old_key(client: Client) -> None:
+    tenant = enrolable("acme", SignupPolicy.INVITE)
+    root = found(client, tenant, "open")
+    login_as(client, tenant, "root")
+    forged, _ = rotation_body(root, tenant, signer_seed=IdentityKeys.generate().sign_seed)
+    refused = post(client, tenant, "auth/rotate-keys", forged)
+    assert refused.status_code == 400
+    assert bytes(ChainMember.objects.get(username="root").sign_pub) == root.keys.sign_pub
+    body, new_keys = rotation_body(root, tenant, signer_seed=root.keys.sign_seed)
+    response = post(client, tenant, "auth/rotate-keys", body)
+    assert response.status_code == 200, response.content
+    assert bytes(ChainMember.objects.get(username="root").sign_pub) == new_keys.sign_pub
+    assert response.json()["identity_bundle"]["sign_pub"] == b64u_encode(new_keys.sign_pub)
+    assert response.json()["wrapped_keys"] == body["new_wrapped_keys"]
+    # The old key signs nothing valid any more.
+    stale = next_link(tenant, "policy", {"mode": "invite", "domains": []}, root.keys.sign_seed)
+    assert post(Client(), tenant, "chain/links", {"link": stale.to_json()}).status_code == 400
