@@ -20,8 +20,11 @@ interface PipoTestHooks {
    * (throws when the chain is refused, empty or unverified, or they are not a member).
    */
   sealForMember(username: string, text: string): string;
-  /** The trust chain's status and, when refused, the problem. */
-  chainStatus(): { status: ChainStatus; problem: ChainProblem | null };
+  /**
+   * The trust chain's status, when refused the problem, and the lower-case
+   * hex fingerprints of the genesis's verified PGP anchors.
+   */
+  chainStatus(): { status: ChainStatus; problem: ChainProblem | null; anchors: string[] };
 }
 
 declare global {
@@ -47,7 +50,11 @@ function installTestHooks(state: AppState): void {
     sealToOwnKey: (text) => state.account.sealToOwnKey(text),
     openSealed: (sealed) => state.account.openSealedToMe(sealed),
     sealForMember: (username, text) => state.chain.sealForMember(username, text),
-    chainStatus: () => ({ status: state.chain.status.value, problem: state.chain.problem.value }),
+    chainStatus: () => ({
+      status: state.chain.status.value,
+      problem: state.chain.problem.value,
+      anchors: state.chain.anchors.value.map((anchor) => anchor.fingerprintHex),
+    }),
   };
   Object.defineProperty(window, "__pipoTest", {
     value: Object.freeze(hooks),

@@ -137,3 +137,26 @@ async def test_an_admin_approves_in_the_app_by_signing_the_admission(
     await log_in(person, daphne_server.tenant_url("initech"), "milton", STRONG)
     await expect_signed_in(person, "milton")
     await wait_for_chain(person)
+
+
+async def test_a_person_rotates_their_keys_and_the_chain_follows(
+    daphne_server: LiveServer, browser: Browser
+) -> None:
+    root = await found_workspace(browser, daphne_server, "umbrella", "open")
+    tenant = await Tenant.objects.aget(slug="umbrella")
+    before = bytes((await ChainMember.objects.aget(tenant=tenant, username="root")).sign_pub)
+    await root.get_by_label("Password for key rotation").fill(STRONG)
+    await root.get_by_role("button", name="Rotate my keys").click()
+    await keep_recovery_code(root, screenshot="rotation-recovery-code.png")
+    await expect_signed_in(root, "root")
+    after = bytes((await ChainMember.objects.aget(tenant=tenant, username="root")).sign_pub)
+    assert after != before
+    assert await ChainLink.objects.filter(tenant=tenant, type="rotate_keys").aexists()
+    await wait_for_chain(root)
+    # Another browser logs in with the same password and gets the new keys.
+    other = await new_page(browser)
+    await log_in(other, daphne_server.tenant_url("umbrella"), "root", STRONG)
+    await expect_signed_in(other, "root")
+    await wait_for_chain(other)
+    sealed = await root.evaluate("window.__pipoTest.sealToOwnKey('after rotation')")
+    assert await other.evaluate(f"window.__pipoTest.openSealed('{sealed}')") == "after rotation"

@@ -51,7 +51,19 @@ export type ProtocolErrorCode =
   | "keys_mismatch"
   | "bad_recovery_code"
   | "malformed_key_file"
-  | "bad_pgp_key";
+  | PgpErrorCode;
+
+/**
+ * The stable codes of {@link PgpError}. All but `bad_pgp_key` are the
+ * server's codes for a genesis anchor (`rooms/pgp_anchor.py`, PROTOCOL.md §6.5).
+ */
+export type PgpErrorCode =
+  | "bad_pgp_key"
+  | "pgp_not_in_genesis"
+  | "pgp_key_revoked"
+  | "pgp_key_expired"
+  | "bad_pgp_signature"
+  | "wrong_statement";
 
 /** Base class: input that the protocol rules refuse. */
 export class ProtocolError extends Error {
@@ -171,13 +183,19 @@ export class KeyFileError extends ProtocolError {
 }
 
 /**
- * An OpenPGP public key that cannot be used: unreadable, private, revoked,
- * expired or without an encryption subkey. (Browser only: the Python side
- * has no OpenPGP code yet, so this code has no Python twin.)
+ * An OpenPGP key or signature that PiPo refuses: a key to encrypt to that is
+ * unreadable, private, revoked, expired or without an encryption subkey
+ * (`bad_pgp_key`), or a genesis anchor that does not hold (the codes of
+ * `rooms/pgp_anchor.py`'s `AnchorError`).
  */
 export class PgpError extends ProtocolError {
-  constructor(message: string) {
-    super(message, "bad_pgp_key");
+  declare readonly code: PgpErrorCode;
+  /** The lower-case hex fingerprint of the key concerned, where it could be read. */
+  readonly fingerprint: string | undefined;
+
+  constructor(message: string, code: PgpErrorCode = "bad_pgp_key", fingerprint?: string) {
+    super(message, code);
+    this.fingerprint = fingerprint;
     this.name = "PgpError";
   }
 }

@@ -115,6 +115,7 @@ export {
   KeysMismatchError,
   PasswordError,
   PgpError,
+  type PgpErrorCode,
   ProtocolError,
   type ProtocolErrorCode,
   RecoveryCodeError,
@@ -141,10 +142,12 @@ export {
   makeGenesisLink,
   makeInviteLink,
   makeRemoveLink,
+  makeRotateKeysLink,
   makeSetRoleLink,
   type SelfOrAdminHow,
 } from "./links";
-export { encryptForPgpKey } from "./pgp";
+export { encryptForPgpKey, type GenesisAnchor, genesisStatement, verifyGenesisAnchor } from "./pgp";
+export { type PreparedRotation, prepareRotation } from "./rotation";
 export { SAFETY_CODE_SYMBOLS, SAFETY_SYMBOLS, type SafetySymbol, safetyCode } from "./safetyCode";
 export { SignatureTag, sign, signingInput, signPublicKey, verify } from "./signing";
 export { type Sodium, sodiumReady, sodiumVersion } from "./sodium";

@@ -126,3 +126,13 @@ export function makeSetRoleLink(
 export function makeRemoveLink(args: LinkContext & { readonly user: string }): LinkJson {
   return build(args, LinkType.REMOVE, { user: args.user });
 }
+
+/**
+ * A key rotation, signed by the user's CURRENT key (the signer): `bundle` is
+ * the new identity bundle, of the same tenant and user, with a new `sign_pub`.
+ */
+export function makeRotateKeysLink(
+  args: LinkContext & { readonly user: string; readonly bundle: IdentityBundleJson },
+): LinkJson {
+  return build(args, LinkType.ROTATE_KEYS, { user: args.user, bundle: args.bundle });
+}

@@ -238,4 +238,82 @@ describe("account store and the trust chain", () => {
     state = state.apply(parseLink(leave));
     expect(state.members.has("bob")).toBe(false);
   }, 60_000);
+
+  it("should rotate keys: a rotate_keys link signed by the old key, retried on a stale head, then the new code", async () => {
+    let state = ChainState.empty("acme");
+    let kdf: unknown = null;
+    let authKey: unknown = null;
+    const heads: { seq: number; hash: string }[] = [];
+    const realHead = () => ({ seq: state.seq, hash: b64uEncode(state.head as Uint8Array) });
+    const calls = stubServer((call) => {
+      if (call.path === "/api/tenant") {
+        return { status: 200, body: tenantJson({ chain_founded: false, founding: "first_user" }) };
+      }
+      if (call.path === "/api/auth/signup") {
+        state = state.apply(parseLink(call.body?.chain_link));
+        kdf = call.body?.kdf;
+        authKey = call.body?.auth_key;
+        return signupAnswer(call, "owner");
+      }
+      if (call.path === "/api/auth/prelogin") {
+        return { status: 200, body: { kdf } };
+      }
+      if (call.path === "/api/chain/head") {
+        return { status: 200, body: heads.shift() ?? realHead() };
+      }
+      if (call.path === "/api/auth/rotate-keys") {
+        if (call.body?.auth_key !== authKey) {
+          return { status: 400, body: { error: "invalid_credentials", message: "?" } };
+        }
+        try {
+          state = state.apply(parseLink(call.body?.rotate_link));
+        } catch (error) {
+          return { status: 400, body: { error: (error as { code: string }).code, message: "?" } };
+        }
+        const link = call.body?.rotate_link as LinkJson;
+        return {
+          status: 200,
+          body: {
+            user: { username: "alice", email: "", role: "owner", state: "active" },
+            identity_bundle: link.body.bundle,
+            wrapped_keys: call.body?.new_wrapped_keys,
+          },
+        };
+      }
+      return { status: 404, body: { error: "not_found", message: "?" } };
+    });
+    const onChainChanged = vi.fn();
+    const account = createAccountStore(CONFIG, { yieldToUi: async () => undefined, onChainChanged });
+    const signedUp = await account.signUp({ username: "alice", email: "", password: PASSWORD });
+    account.acknowledgeRecoveryCode();
+    expect(account.canRotateKeys.value).toBe(true);
+    const oldFingerprint = account.identity.value?.fingerprint;
+    const oldSignPub = state.members.get("alice")?.signPub;
+
+    await expect(account.rotateKeys("not the password")).rejects.toThrow("The password is wrong.");
+    expect(account.identity.value?.fingerprint).toBe(oldFingerprint);
+
+    heads.push({ seq: 7, hash: b64uEncode(new Uint8Array(32)) });
+    const code = await account.rotateKeys(PASSWORD);
+    const rotations = calls.filter((call) => call.path === "/api/auth/rotate-keys");
+    // The wrong password was refused on a fresh head; then one stale head (seq 7) and a retry.
+    expect(rotations).toHaveLength(3);
+    const body = sent(calls, "/api/auth/rotate-keys", 2);
+    expect(Object.keys(body).sort()).toStrictEqual([
+      "auth_key",
+      "new_auth_key",
+      "new_kdf",
+      "new_recovery",
+      "new_wrapped_keys",
+      "rotate_link",
+    ]);
+    expect((body.rotate_link as LinkJson).type).toBe("rotate_keys");
+    expect((body.rotate_link as LinkJson).signer).toBe(b64uEncode(oldSignPub as Uint8Array));
+    expect(state.members.get("alice")?.role).toBe("owner");
+    expect(code).not.toBe(signedUp.recoveryCode);
+    expect(account.recoveryCode.value).toBe(code);
+    expect(account.identity.value?.fingerprint).not.toBe(oldFingerprint);
+    expect(account.status.value).toBe("unlocked");
+    expect(onChainChanged).toHaveBeenCalledTimes(2);
+  }, 60_000);
 });

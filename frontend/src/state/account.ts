@@ -1,7 +1,8 @@
 /**
  * The account store: who is signed in, whether their keys are unlocked, and
  * every account flow (docs/PROTOCOL.md §5): sign up, log in, unlock, lock,
- * log out, change password, recover, confirm email, invite, export keys.
+ * log out, change password, rotate keys, recover, confirm email, invite,
+ * export keys.
  *
  * Keys live only here (an `IdentityKeys` object in a closure) and in the
  * key store (`src/protocol/keyStore.ts`, encrypted under a non-extractable
@@ -36,6 +37,7 @@ import {
   parseIdentityBundle,
   prepareLogin,
   prepareRecovery,
+  prepareRotation,
   prepareSignup,
   rewrapForPassword,
   safetyCode,
@@ -172,7 +174,9 @@ export interface AccountStore {
   readonly identity: ReadonlySignal<IdentityView | null>;
   /** Whether the user may invite people (owner or admin). */
   readonly canInvite: ReadonlySignal<boolean>;
-  /** A recovery code to show once (after signup or recovery); cleared by {@link acknowledgeRecoveryCode}. */
+  /** Whether "Rotate my keys" is offered: unlocked, on a tenant whose trust chain is founded. */
+  readonly canRotateKeys: ReadonlySignal<boolean>;
+  /** A recovery code to show once (after signup, recovery or a key rotation); cleared by {@link acknowledgeRecoveryCode}. */
   readonly recoveryCode: ReadonlySignal<string | null>;
   /** The username of a pending signup or a refused login (for "Resend email"). */
   readonly pendingUsername: ReadonlySignal<string | null>;
@@ -195,6 +199,13 @@ export interface AccountStore {
   lock(): Promise<void>;
   logOut(): Promise<void>;
   changePassword(current: string, next: string): Promise<void>;
+  /**
+   * Replace this identity's keys (PROTOCOL.md §5.5 `rotate-keys`, §6.2
+   * `rotate_keys`): new keys under the same password and a new recovery code,
+   * which is returned and also shown once through {@link recoveryCode}.
+   * Only on a tenant whose chain is founded ({@link canRotateKeys}).
+   */
+  rotateKeys(currentPassword: string): Promise<string>;
   /** Reset the password with a recovery code; returns the new recovery code (also in {@link recoveryCode}). */
   recover(username: string, code: string, newPassword: string): Promise<string>;
   /** Redeem an emailed token; the same token is sent once even if asked twice. */
@@ -299,6 +310,9 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
     const role = user.value?.role;
     return status.value === "unlocked" && (role === "owner" || role === "admin");
   });
+  const canRotateKeys = computed(
+    () => status.value === "unlocked" && user.value !== null && tenant.value?.chainFounded === true,
+  );
 
   /** The only reference to the unlocked keys. */
   let keys: IdentityKeys | null = null;
@@ -505,6 +519,7 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
     tenant,
     identity,
     canInvite,
+    canRotateKeys,
     recoveryCode,
     pendingUsername,
     pendingEmail,
@@ -737,6 +752,52 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
           await sessionEnded();
         }
         throw fail(error, "password");
+      }
+    },
+
+    async rotateKeys(currentPassword: string): Promise<string> {
+      try {
+        const who = requireUser();
+        const current = requireKeys();
+        if (tenant.value?.chainFounded !== true) {
+          throw new AccountError("genesis_required", messageForCode("genesis_required"));
+        }
+        requireEntered(currentPassword);
+        await sodiumReady();
+        const { kdf } = await api.prelogin(who.username);
+        await yieldToUi();
+        const authKey = prepareLogin(currentPassword, kdf).authKey;
+        const slug = tenantSlug();
+        // A link built on a head someone has since extended: fetch it again and sign once more.
+        const { session, prepared } = await onFreshHead(fetchHead, async (head) => {
+          await yieldToUi();
+          const rotation = prepareRotation({
+            tenant: slug,
+            username: who.username,
+            currentKeys: current,
+            password: currentPassword,
+            head,
+            ts: Date.now(),
+          });
+          const answer = await api.rotateKeys({
+            authKey,
+            rotateLink: rotation.rotateLink,
+            newKdf: rotation.kdf,
+            newAuthKey: rotation.authKey,
+            newWrappedKeys: rotation.wrappedKeys,
+            newRecovery: rotation.recovery,
+          });
+          return { session: answer, prepared: rotation };
+        });
+        // The server now holds only the new keys: keep them, and show the new recovery code once.
+        await becomeUnlocked(prepared.newKeys, session.user, prepared.recoveryCode);
+        chainChanged();
+        return prepared.recoveryCode;
+      } catch (error) {
+        if (error instanceof api.ApiError && error.status === 401) {
+          await sessionEnded();
+        }
+        throw fail(error, "rotate");
       }
     },
 

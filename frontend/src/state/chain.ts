@@ -30,6 +30,7 @@ import {
   linkHash,
   loadPinnedFingerprint,
   loadVerifiedHead,
+  PgpError,
   safetyCode,
   sealToBoxKey,
   sodiumReady,
@@ -37,18 +38,23 @@ import {
   storeVerifiedHead,
   type VerifiedHead,
   verifyChainAsync,
+  verifyGenesisAnchor,
 } from "../protocol";
 import * as api from "../transport/api";
 import type { AccountStore } from "./account";
 import {
   type AuditEntry,
   AuditWalker,
+  anchorProblem,
   type ChainProblem,
   checkHistory,
   fetchedChainOf,
   forkProblem,
+  genesisPgpFingerprints,
   howLabel,
   type MemberHow,
+  type PgpAnchorView,
+  pgpAnchorView,
   problemForChainError,
   rollbackProblem,
 } from "./chainViews";
@@ -118,6 +124,14 @@ export interface ChainStore {
   readonly fingerprintGroups: ReadonlySignal<readonly string[] | null>;
   /** The tenant fingerprint as b64u, for `#fp=` in invite links; null unless verified. */
   readonly fingerprint: ReadonlySignal<string | null>;
+  /**
+   * The OpenPGP keys whose clearsignature of the verified genesis verified in
+   * this browser (PROTOCOL.md §6.5); empty unless verified. An anchor that
+   * does not hold refuses the chain instead.
+   */
+  readonly anchors: ReadonlySignal<readonly PgpAnchorView[]>;
+  /** Keys the verified genesis lists in `pgp` that no verified anchor covers yet ("not yet anchored"). */
+  readonly unanchored: ReadonlySignal<readonly PgpAnchorView[]>;
 
   /** Fetch the whole chain and verify it from the genesis. */
   sync(): Promise<void>;
@@ -212,6 +226,9 @@ export function createChainStore(
   const status = signal<ChainStatus>("idle");
   const problem = signal<ChainProblem | null>(null);
   const syncError = signal<string | null>(null);
+  /** Verified PGP anchors of the genesis, and the listed keys without one (§6.5). */
+  const anchorViews = signal<readonly PgpAnchorView[]>([]);
+  const unanchoredViews = signal<readonly PgpAnchorView[]>([]);
   /** Bumped whenever `verified` or `links` change. */
   const version = signal(0);
 
@@ -262,14 +279,72 @@ export function createChainStore(
 
   const refuse = (found: ChainProblem): void => {
     batch(() => {
+      anchorViews.value = [];
+      unanchoredViews.value = [];
       problem.value = found;
       syncError.value = null;
       status.value = "refused";
     });
   };
 
+  /**
+   * Check the genesis's PGP anchors (PROTOCOL.md §6.5) against the verified
+   * genesis: its hash (the state's fingerprint) and its `pgp` list, never
+   * what the server's genesis answer says. The anchors that verify, or the
+   * problem with the first that does not; null when they could not be
+   * checked (network, OpenPGP.js not loading): that refuses nothing, as a
+   * server could leave the anchors out anyway.
+   */
+  const checkAnchors = async (
+    tenant: string,
+    state: ChainState,
+    genesisLink: unknown,
+  ): Promise<{ anchors: PgpAnchorView[]; unanchored: PgpAnchorView[] } | ChainProblem | null> => {
+    const genesisHash = state.fingerprint;
+    if (genesisHash === null) {
+      return { anchors: [], unanchored: [] };
+    }
+    const listed = genesisPgpFingerprints(genesisLink);
+    let answer: api.GenesisJson;
+    try {
+      answer = await chainApi.fetchGenesis();
+    } catch (error) {
+      console.warn("PiPo: could not fetch the genesis's PGP anchors", error);
+      return null;
+    }
+    const verifiedHex = new Set<string>();
+    for (const anchor of answer.anchors) {
+      try {
+        verifiedHex.add(
+          await verifyGenesisAnchor({ tenant, genesisHash, genesisPgpFingerprints: listed, anchor }),
+        );
+      } catch (error) {
+        if (error instanceof PgpError) {
+          const claimed = /^[0-9a-f]{40,64}$/i.test(anchor.fingerprint) ? anchor.fingerprint : "";
+          return anchorProblem(error.code, error.fingerprint ?? claimed);
+        }
+        console.warn("PiPo: could not check the genesis's PGP anchors", error);
+        return null;
+      }
+    }
+    return {
+      anchors: [...verifiedHex].map(pgpAnchorView),
+      unanchored: listed.filter((hex) => !verifiedHex.has(hex.toLowerCase())).map(pgpAnchorView),
+    };
+  };
+
   /** Keep a newly verified state (after the history checks) and remember its head. */
   const adopt = async (tenant: string, state: ChainState, all: unknown[], started: number): Promise<void> => {
+    // The anchors are checked before the chain counts as verified, so nobody
+    // sees (or encrypts under) a verified chain whose anchor does not hold.
+    const anchored = await checkAnchors(tenant, state, all[0]);
+    if (started !== epoch) {
+      return;
+    }
+    if (anchored !== null && "code" in anchored) {
+      refuse(anchored);
+      return;
+    }
     if (state.head !== null && state.fingerprint !== null) {
       try {
         await storage.storeHead(tenant, {
@@ -289,6 +364,10 @@ export function createChainStore(
     batch(() => {
       problem.value = null;
       syncError.value = null;
+      if (anchored !== null) {
+        anchorViews.value = anchored.anchors;
+        unanchoredViews.value = anchored.unanchored;
+      }
       status.value = state.seq < 0 ? "empty" : "verified";
       version.value++;
     });
@@ -426,7 +505,22 @@ export function createChainStore(
       ) {
         refuse(forkProblem(base.seq));
       } else {
-        syncError.value = null;
+        // Nothing new, but a certificate may have been revoked since: check the anchors again.
+        const anchored = await checkAnchors(tenant, base, links[0]);
+        if (verified !== base || started !== epoch) {
+          return;
+        }
+        if (anchored !== null && "code" in anchored) {
+          refuse(anchored);
+          return;
+        }
+        batch(() => {
+          syncError.value = null;
+          if (anchored !== null) {
+            anchorViews.value = anchored.anchors;
+            unanchoredViews.value = anchored.unanchored;
+          }
+        });
       }
       return;
     }
@@ -466,6 +560,8 @@ export function createChainStore(
       status.value = "idle";
       problem.value = null;
       syncError.value = null;
+      anchorViews.value = [];
+      unanchoredViews.value = [];
       version.value++;
     });
   };
@@ -499,6 +595,8 @@ export function createChainStore(
     audit,
     fingerprintGroups,
     fingerprint: fingerprintB64u,
+    anchors: computed(() => (status.value === "verified" ? anchorViews.value : [])),
+    unanchored: computed(() => (status.value === "verified" ? unanchoredViews.value : [])),
 
     sync: () => enqueue(fullSync),
     refresh: () => enqueue(incremental),

@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
 import {
   AuditWalker,
+  anchorProblem,
   auditEntries,
   checkHistory,
   type FetchedChain,
   fetchedChainOf,
   formatWhen,
+  genesisPgpFingerprints,
   howLabel,
+  pgpAnchorView,
   problemForChainError,
   REFUSAL_CONSEQUENCE,
 } from "./chainViews";
@@ -198,5 +201,42 @@ describe("refusal sentences", () => {
       code: "something_new",
       message: `The server's trust chain has a link that breaks the membership rules. ${REFUSAL_CONSEQUENCE}`,
     });
+  });
+});
+
+describe("PGP anchors", () => {
+  const FP = "89136f7a98f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5";
+
+  it("should show a fingerprint in groups of four upper-case hex digits", () => {
+    expect(pgpAnchorView(FP.toUpperCase())).toEqual({
+      fingerprint: "8913 6F7A 98F1 C2D3 E4F5 A6B7 C8D9 E0F1 A2B3 C4D5",
+      fingerprintHex: FP,
+    });
+  });
+
+  it("should read the genesis's pgp list, empty when absent", () => {
+    expect(genesisPgpFingerprints({ type: "genesis", body: { pgp: [FP] } })).toEqual([FP]);
+    expect(genesisPgpFingerprints({ type: "genesis", body: {} })).toEqual([]);
+    expect(genesisPgpFingerprints(undefined)).toEqual([]);
+  });
+
+  it("should say which key does not hold, and what PiPo does about it", () => {
+    expect(anchorProblem("pgp_key_revoked", FP)).toEqual({
+      code: "pgp_key_revoked",
+      message: `The workspace's founding record claims an OpenPGP signature that does not hold: the key 8913 6F7A 98F1 C2D3 E4F5 A6B7 C8D9 E0F1 A2B3 C4D5 is revoked. ${REFUSAL_CONSEQUENCE}`,
+    });
+    for (const code of [
+      "bad_pgp_key",
+      "pgp_not_in_genesis",
+      "pgp_key_expired",
+      "bad_pgp_signature",
+      "wrong_statement",
+      "something_new",
+    ]) {
+      const problem = anchorProblem(code, "");
+      expect(problem.code).toBe(code);
+      expect(problem.message).toMatch(/^The workspace's founding record claims an OpenPGP signature/);
+      expect(problem.message.endsWith(REFUSAL_CONSEQUENCE)).toBe(true);
+    }
   });
 });

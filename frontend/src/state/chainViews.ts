@@ -366,3 +366,52 @@ export function problemForChainError(code: string, seq: number | null): ChainPro
   const where = seq === null || seq < 0 ? "" : ` (link #${seq})`;
   return refusal(code, `The server's trust chain ${what}${where}.`);
 }
+
+/** A PGP key of the genesis (PROTOCOL.md §6.5), for the Audit log page. */
+export interface PgpAnchorView {
+  /** e.g. "8913 6F7A 98F1 …": groups of four upper-case hex digits. */
+  readonly fingerprint: string;
+  /** Lower-case hex, as in the genesis's `pgp` list. */
+  readonly fingerprintHex: string;
+}
+
+/** A PGP fingerprint for people: groups of four upper-case hex digits. */
+export function pgpFingerprintGroups(fingerprintHex: string): string {
+  return (fingerprintHex.toUpperCase().match(/.{1,4}/g) ?? []).join(" ");
+}
+
+export function pgpAnchorView(fingerprintHex: string): PgpAnchorView {
+  const hex = fingerprintHex.toLowerCase();
+  return { fingerprint: pgpFingerprintGroups(hex), fingerprintHex: hex };
+}
+
+/** The `pgp` list of a genesis link that `verifyChain` accepted (empty when absent). */
+export function genesisPgpFingerprints(genesis: unknown): string[] {
+  const pgp = asObject(asObject(genesis).body).pgp;
+  return Array.isArray(pgp) ? pgp.filter((value): value is string => typeof value === "string") : [];
+}
+
+const signatureFails = (key: string): string => `the signature by the key ${key} does not verify`;
+
+const ANCHOR_FAILURES: Readonly<Record<string, (key: string) => string>> = {
+  bad_pgp_key: (key) => `the OpenPGP key ${key} cannot be read`,
+  pgp_not_in_genesis: (key) => `the key ${key} is not one the founding record lists`,
+  pgp_key_revoked: (key) => `the key ${key} is revoked`,
+  pgp_key_expired: (key) => `the key ${key} has expired`,
+  bad_pgp_signature: signatureFails,
+  wrong_statement: (key) => `the key ${key} signed something other than this workspace's fingerprint`,
+};
+
+/**
+ * A genesis PGP anchor that does not hold (a `PgpError` code of
+ * `verifyGenesisAnchor`), for the blocking warning. `fingerprintHex` is the
+ * key's own fingerprint where it could be read, else the one the server claims.
+ */
+export function anchorProblem(code: string, fingerprintHex: string): ChainProblem {
+  const key = pgpFingerprintGroups(fingerprintHex) || "it names";
+  const what = (ANCHOR_FAILURES[code] ?? signatureFails)(key);
+  return refusal(
+    code,
+    `The workspace's founding record claims an OpenPGP signature that does not hold: ${what}.`,
+  );
+}

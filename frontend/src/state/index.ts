@@ -57,6 +57,7 @@ export {
   formatWhen,
   howLabel,
   type MemberHow,
+  type PgpAnchorView,
   problemForChainError,
 } from "./chainViews";
 export { type AppConfig, displayName, PRODUCT_NAME } from "./config";

@@ -34,6 +34,7 @@ export type ErrorContext =
   | "signup"
   | "recover"
   | "password"
+  | "rotate"
   | "confirm"
   | "resend"
   | "invite"
@@ -164,9 +165,11 @@ export function messageForCode(code: string, facts: MessageFacts = {}): string {
     case "invalid_credentials":
       return context === "recover"
         ? "Wrong username or recovery code."
-        : context === "unlock" || context === "password"
-          ? "Wrong password."
-          : "Wrong username or password.";
+        : context === "rotate"
+          ? "The password is wrong."
+          : context === "unlock" || context === "password"
+            ? "Wrong password."
+            : "Wrong username or password.";
     case "throttled":
       return `Too many attempts. Try again in ${minutesText(facts.retryAfter)}.`;
     case "not_authenticated":
@@ -232,7 +235,11 @@ export function messageForCode(code: string, facts: MessageFacts = {}): string {
     case "already_member":
       return "That person is already a member of this workspace.";
     case "key_in_use":
-      return "Those keys already belong to a member of this workspace.";
+      return context === "rotate"
+        ? "The new keys are already in use in this workspace. Please try again."
+        : "Those keys already belong to a member of this workspace.";
+    case "rotation_not_signed_by_old_key":
+      return "The server refused the key change: the keys in this browser are no longer your current keys. Log out, log in again and try once more.";
     case "policy_forbids":
       return "This workspace's signup policy does not allow that.";
     case "seq_gap":

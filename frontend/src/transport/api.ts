@@ -405,6 +405,36 @@ export async function recoveryReset(body: RecoveryResetBody): Promise<SessionJso
   );
 }
 
+/** The body of `POST /api/auth/rotate-keys`. */
+export interface RotateKeysBody {
+  /** The current password's auth key. */
+  readonly authKey: string;
+  /** The `rotate_keys` link signed by the current keys, passed through. */
+  readonly rotateLink: OpaqueJson;
+  readonly newKdf: OpaqueJson;
+  readonly newAuthKey: string;
+  readonly newWrappedKeys: OpaqueJson;
+  readonly newRecovery: { readonly authKey: string; readonly wrappedKeys: OpaqueJson };
+}
+
+/**
+ * `POST /api/auth/rotate-keys` (chained tenants): appends the rotation and
+ * replaces the identity bundle and both backups; answers as login. A chain
+ * refusal is an {@link ApiError} with the chain error code.
+ */
+export async function rotateKeys(body: RotateKeysBody): Promise<SessionJson> {
+  return parseSession(
+    await request("POST", "/api/auth/rotate-keys", {
+      auth_key: body.authKey,
+      rotate_link: body.rotateLink,
+      new_kdf: body.newKdf,
+      new_auth_key: body.newAuthKey,
+      new_wrapped_keys: body.newWrappedKeys,
+      new_recovery: { auth_key: body.newRecovery.authKey, wrapped_keys: body.newRecovery.wrappedKeys },
+    }),
+  );
+}
+
 /** `POST /api/auth/email/confirm`: redeem the emailed token. */
 export async function confirmEmail(token: string): Promise<{ state: UserState }> {
   const answer = object(await request("POST", "/api/auth/email/confirm", { token }), "confirm");

@@ -292,6 +292,8 @@ export function AuditPage() {
   const [showAll, setShowAll] = useState(false);
   const status = chain.status.value;
   const groups = chain.fingerprintGroups.value;
+  const anchors = chain.anchors.value;
+  const unanchored = chain.unanchored.value;
   const entries = status === "verified" ? chain.audit.value : [];
   const hidden = showAll ? 0 : Math.max(0, entries.length - AUDIT_PAGE_ROWS);
   const shown = hidden === 0 ? entries : entries.slice(hidden);
@@ -317,6 +319,16 @@ export function AuditPage() {
               The hash of the workspace's genesis. Invite links carry it, so that newcomers check they join
               this very workspace.
             </p>
+            {anchors.map((anchor) => (
+              <p class="fingerprint__anchor" key={anchor.fingerprintHex}>
+                {`Anchored by PGP key ${anchor.fingerprint}`}
+              </p>
+            ))}
+            {unanchored.map((key) => (
+              <p class="fingerprint__anchor fingerprint__anchor--pending" key={key.fingerprintHex}>
+                {`PGP key ${key.fingerprint}: not yet anchored`}
+              </p>
+            ))}
           </div>
           {hidden > 0 ? (
             <div class="actions">

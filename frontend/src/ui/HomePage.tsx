@@ -1,6 +1,6 @@
 /**
  * `/app` while unlocked: who is signed in, their safety code, and the account
- * tools (lock, log out, change password, export keys, invite).
+ * tools (lock, log out, change password, export keys, rotate keys, invite).
  */
 
 import { useEffect, useState } from "preact/hooks";
@@ -100,6 +100,7 @@ export function HomePage() {
 
       <ChangePasswordSection />
       <ExportKeysSection username={user.username} />
+      {account.canRotateKeys.value ? <RotateKeysSection /> : null}
       {canInvite ? <InviteSection /> : null}
     </div>
   );
@@ -237,6 +238,54 @@ function ExportKeysSection({ username }: { username: string }) {
             Export key file
           </button>
           <Busy pending={action.pending} text="Encrypting…" />
+        </div>
+      </form>
+    </section>
+  );
+}
+
+/** Replace the identity keys (shown only on a tenant whose trust chain is founded). */
+function RotateKeysSection() {
+  const { account } = useApp();
+  const [password, setPassword] = useState("");
+  const action = useAction();
+  return (
+    <section class="section" aria-labelledby="rotate-title">
+      <h3 class="section__title" id="rotate-title">
+        Rotate your keys
+      </h3>
+      <p class="section__text">
+        If a device with PiPo on it was lost or may be in someone else's hands, replace your keys. You get new
+        keys and a new safety code: tell the people you talk to, so they compare the new one. You also get a
+        new recovery code; the old one stops working. Key files you exported hold the old keys.
+      </p>
+      <form
+        class="form"
+        noValidate
+        onSubmit={(event) => {
+          event.preventDefault();
+          void action.run(async () => {
+            // On success the one-time recovery code page takes over, then /app with the new safety code.
+            await account.rotateKeys(password);
+          });
+        }}
+      >
+        <Field
+          id="rotate-password"
+          label="Password for key rotation"
+          type="password"
+          value={password}
+          onValue={setPassword}
+          autoComplete="current-password"
+          required
+          hint="Your current password; it stays the same."
+        />
+        <Alert message={action.error} />
+        <div class="actions">
+          <button type="submit" class="button button--primary" disabled={action.pending}>
+            Rotate my keys
+          </button>
+          <Busy pending={action.pending} text="Making and encrypting your new keys…" />
         </div>
       </form>
     </section>
