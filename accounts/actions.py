@@ -31,7 +31,13 @@ from accounts.models import (
     User,
 )
 from accounts.selectors import invite_by_token_hash, recent_failures, user_by_username
-from protocol import ProtocolError, b64u_decode, b64u_encode, parse_identity_bundle
+from protocol import (
+    IdentityBundle,
+    ProtocolError,
+    b64u_decode,
+    b64u_encode,
+    parse_identity_bundle,
+)
 from protocol.accounts import (
     DEFAULT_MEM,
     DEFAULT_OPS,
@@ -642,30 +648,55 @@ def check_login(
     return user
 
 
-def check_change_password(user: User, data: dict[str, Any], *, address: str | None) -> None:
-    current = _key_field(data, "auth_key")
-    new_kdf = _kdf(data.get("new_kdf"))
-    new_auth_key = _key_field(data, "new_auth_key")
-    new_wrapped = _wrapped_keys(data.get("new_wrapped_keys"))
+@dataclass(frozen=True)
+class NewCredentials:
+    """A fresh password derivation and the backup re-wrapped under it (and,
+    where given, a fresh recovery code's key and backup)."""
+
+    kdf: dict[str, Any]
+    auth_key: bytes
+    wrapped_keys: dict[str, Any]
+    recovery_auth_key: bytes | None = None
+    recovery_wrapped_keys: dict[str, Any] | None = None
+
+
+def _new_credentials(data: dict[str, Any], *, with_recovery: bool) -> NewCredentials:
+    kdf = _kdf(data.get("new_kdf"))
+    auth_key = _key_field(data, "new_auth_key")
+    wrapped = _wrapped_keys(data.get("new_wrapped_keys"))
+    if not with_recovery:
+        return NewCredentials(kdf, auth_key, wrapped)
+    recovery = data.get("new_recovery")
+    if not isinstance(recovery, dict):
+        raise AccountError("invalid_request", "'new_recovery' is missing")
+    return NewCredentials(
+        kdf,
+        auth_key,
+        wrapped,
+        _key_field(recovery, "auth_key"),
+        _wrapped_keys(recovery.get("wrapped_keys")),
+    )
+
+
+def _check_current_password(user: User, current: bytes, *, address: str | None) -> None:
     _check_throttle(user.tenant, user.username, address)
     if not user.check_password(b64u_encode(current)):
         _record_failure(user.tenant, user.username, address)
         raise AccountError("invalid_credentials", "The current password is wrong.")
-    do_set_password(user, kdf=new_kdf, auth_key=new_auth_key, wrapped_keys=new_wrapped)
+
+
+def check_change_password(user: User, data: dict[str, Any], *, address: str | None) -> None:
+    current = _key_field(data, "auth_key")
+    new = _new_credentials(data, with_recovery=False)
+    _check_current_password(user, current, address=address)
+    do_set_password(user, kdf=new.kdf, auth_key=new.auth_key, wrapped_keys=new.wrapped_keys)
 
 
 def check_rotate_keys(user: User, data: dict[str, Any], *, address: str | None) -> None:
     """Replace a person's keys: the chain's rotate_keys link (signed by the old
     key), the new bundle, and both backups re-wrapped around the new keys."""
     current = _key_field(data, "auth_key")
-    new_kdf = _kdf(data.get("new_kdf"))
-    new_auth_key = _key_field(data, "new_auth_key")
-    new_wrapped = _wrapped_keys(data.get("new_wrapped_keys"))
-    new_recovery = data.get("new_recovery")
-    if not isinstance(new_recovery, dict):
-        raise AccountError("invalid_request", "'new_recovery' is missing")
-    new_recovery_auth = _key_field(new_recovery, "auth_key")
-    new_recovery_wrapped = _wrapped_keys(new_recovery.get("wrapped_keys"))
+    new = _new_credentials(data, with_recovery=True)
     try:
         link = parse_link(data.get("rotate_link"))
     except ProtocolError as error:
@@ -676,52 +707,20 @@ def check_rotate_keys(user: User, data: dict[str, Any], *, address: str | None) 
         bundle = parse_identity_bundle(link.body.get("bundle"))
     except ProtocolError as error:
         raise AccountError(error.code, error.message) from None
-    _check_throttle(user.tenant, user.username, address)
-    if not user.check_password(b64u_encode(current)):
-        _record_failure(user.tenant, user.username, address)
-        raise AccountError("invalid_credentials", "The current password is wrong.")
-    do_rotate_keys(
-        user,
-        link=link,
-        bundle_json=bundle.to_json(),
-        sign_pub=bundle.sign_pub,
-        box_pub=bundle.box_pub,
-        fingerprint=bundle.fingerprint.hex(),
-        kdf=new_kdf,
-        auth_key=new_auth_key,
-        wrapped_keys=new_wrapped,
-        recovery_auth_key=new_recovery_auth,
-        recovery_wrapped_keys=new_recovery_wrapped,
-    )
+    _check_current_password(user, current, address=address)
+    do_rotate_keys(user, link=link, bundle=bundle, new=new)
 
 
 @transaction.atomic
-def do_rotate_keys(
-    user: User,
-    *,
-    link: Link,
-    bundle_json: dict[str, Any],
-    sign_pub: bytes,
-    box_pub: bytes,
-    fingerprint: str,
-    kdf: dict[str, Any],
-    auth_key: bytes,
-    wrapped_keys: dict[str, Any],
-    recovery_auth_key: bytes,
-    recovery_wrapped_keys: dict[str, Any],
-) -> None:
+def do_rotate_keys(user: User, *, link: Link, bundle: IdentityBundle, new: NewCredentials) -> None:
     record_rotation_in_chain(user.tenant, link)
     Identity.objects.filter(tenant=user.tenant, user=user).update(
-        bundle=bundle_json, sign_pub=sign_pub, box_pub=box_pub, fingerprint=fingerprint
+        bundle=bundle.to_json(),
+        sign_pub=bundle.sign_pub,
+        box_pub=bundle.box_pub,
+        fingerprint=bundle.fingerprint.hex(),
     )
-    do_reset_with_recovery(
-        user,
-        kdf=kdf,
-        auth_key=auth_key,
-        wrapped_keys=wrapped_keys,
-        recovery_auth_key=recovery_auth_key,
-        recovery_wrapped_keys=recovery_wrapped_keys,
-    )
+    do_reset_with_recovery(user, new=new)
 
 
 @transaction.atomic
@@ -736,38 +735,19 @@ def do_set_password(
 
 
 def check_recovery_reset(tenant: Tenant, data: dict[str, Any], *, address: str | None) -> User:
-    new_kdf = _kdf(data.get("new_kdf"))
-    new_auth_key = _key_field(data, "new_auth_key")
-    new_wrapped = _wrapped_keys(data.get("new_wrapped_keys"))
-    new_recovery = data.get("new_recovery")
-    if not isinstance(new_recovery, dict):
-        raise AccountError("invalid_request", "'new_recovery' is missing")
-    new_recovery_auth = _key_field(new_recovery, "auth_key")
-    new_recovery_wrapped = _wrapped_keys(new_recovery.get("wrapped_keys"))
+    new = _new_credentials(data, with_recovery=True)
     user = check_login(tenant, data, address=address, recovery=True)
-    do_reset_with_recovery(
-        user,
-        kdf=new_kdf,
-        auth_key=new_auth_key,
-        wrapped_keys=new_wrapped,
-        recovery_auth_key=new_recovery_auth,
-        recovery_wrapped_keys=new_recovery_wrapped,
-    )
+    do_reset_with_recovery(user, new=new)
     return user
 
 
 @transaction.atomic
-def do_reset_with_recovery(
-    user: User,
-    *,
-    kdf: dict[str, Any],
-    auth_key: bytes,
-    wrapped_keys: dict[str, Any],
-    recovery_auth_key: bytes,
-    recovery_wrapped_keys: dict[str, Any],
-) -> None:
-    do_set_password(user, kdf=kdf, auth_key=auth_key, wrapped_keys=wrapped_keys)
+def do_reset_with_recovery(user: User, *, new: NewCredentials) -> None:
+    """New password credentials and a new recovery code, together."""
+    if new.recovery_auth_key is None or new.recovery_wrapped_keys is None:
+        raise ValueError("a reset replaces the recovery code too")
+    do_set_password(user, kdf=new.kdf, auth_key=new.auth_key, wrapped_keys=new.wrapped_keys)
     KeyBackup.objects.filter(tenant=user.tenant, user=user).update(
-        recovery_wrapped_keys=recovery_wrapped_keys,
-        recovery_auth_hash=make_password(b64u_encode(recovery_auth_key)),
+        recovery_wrapped_keys=new.recovery_wrapped_keys,
+        recovery_auth_hash=make_password(b64u_encode(new.recovery_auth_key)),
     )

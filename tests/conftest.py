@@ -240,19 +240,3 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
-
-
-@pytest.fixture(scope="session", autouse=True)
-async def close_worker_thread_connections(
-    django_db_setup: None, django_db_blocker: Any
-) -> AsyncIterator[None]:
-    """Async tests reach the ORM through asgiref's worker thread, whose
-    connection would otherwise outlive the run and block dropping the test
-    database."""
-    yield
-    from asgiref.sync import sync_to_async
-    from django.db import connections
-
-    with django_db_blocker.unblock():
-        await sync_to_async(connections.close_all, thread_sensitive=True)()
-        wait_for_other_sessions_to_end()

@@ -160,3 +160,35 @@ async def test_a_person_rotates_their_keys_and_the_chain_follows(
     await wait_for_chain(other)
     sealed = await root.evaluate("window.__pipoTest.sealToOwnKey('after rotation')")
     assert await other.evaluate(f"window.__pipoTest.openSealed('{sealed}')") == "after rotation"
+
+
+async def test_the_demo_tenants_first_user_founds_the_chain_on_trust(
+    daphne_server: LiveServer, browser: Browser
+) -> None:
+    out = StringIO()
+    call_command(
+        "create_tenant",
+        "demo",
+        "--name",
+        "Demo",
+        "--policy",
+        "open",
+        "--first-user-becomes-owner",
+        stdout=out,
+    )
+    assert "/signup#e=" not in out.getvalue()
+    first = await new_page(browser)
+    await sign_up(first, daphne_server.tenant_url("demo"), "first", STRONG)
+    await keep_recovery_code(first)
+    await expect_signed_in(first, "first")
+    await wait_for_chain(first)
+    second = await new_page(browser)
+    await sign_up(second, daphne_server.tenant_url("demo"), "second", STRONG)
+    await keep_recovery_code(second)
+    await expect_signed_in(second, "second")
+    tenant = await Tenant.objects.aget(slug="demo")
+    roles = {
+        member.username: (member.role, member.how)
+        async for member in ChainMember.objects.filter(tenant=tenant)
+    }
+    assert roles == {"first": ("owner", "genesis"), "second": ("member", "open")}
