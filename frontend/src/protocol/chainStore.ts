@@ -16,11 +16,13 @@
  */
 
 import { b64uDecodeExact } from "./encoding";
+import { type StoreDatabase, withStore } from "./indexedDb";
 
 const DB_NAME = "pipo-chain";
 const DB_VERSION = 1;
 const HEAD_STORE = "head";
 const PIN_STORE = "pinned";
+const DATABASE: StoreDatabase = { name: DB_NAME, version: DB_VERSION, stores: [HEAD_STORE, PIN_STORE] };
 const RECORD_VERSION = 1;
 
 /** The last verified head of a tenant's chain. */
@@ -42,54 +44,6 @@ function isHash(value: unknown): value is string {
   }
 }
 
-function requestResult<T>(request: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error ?? new Error("IndexedDB request failed"));
-  });
-}
-
-function transactionDone(transaction: IDBTransaction): Promise<void> {
-  return new Promise((resolve, reject) => {
-    transaction.oncomplete = () => resolve();
-    transaction.onabort = () => reject(transaction.error ?? new Error("IndexedDB transaction aborted"));
-    transaction.onerror = () => reject(transaction.error ?? new Error("IndexedDB transaction failed"));
-  });
-}
-
-function openDatabase(): Promise<IDBDatabase> {
-  if (typeof indexedDB === "undefined") {
-    return Promise.reject(new Error("IndexedDB is not available in this browser"));
-  }
-  const request = indexedDB.open(DB_NAME, DB_VERSION);
-  request.onupgradeneeded = () => {
-    const db = request.result;
-    for (const name of [HEAD_STORE, PIN_STORE]) {
-      if (!db.objectStoreNames.contains(name)) {
-        db.createObjectStore(name);
-      }
-    }
-  };
-  return requestResult(request);
-}
-
-async function withStore<T>(
-  name: string,
-  mode: IDBTransactionMode,
-  body: (store: IDBObjectStore) => IDBRequest<T>,
-): Promise<T> {
-  const db = await openDatabase();
-  try {
-    const transaction = db.transaction(name, mode);
-    const done = transactionDone(transaction);
-    const result = requestResult(body(transaction.objectStore(name)));
-    await done;
-    return await result;
-  } finally {
-    db.close();
-  }
-}
-
 function checkHead(head: VerifiedHead): void {
   if (!Number.isSafeInteger(head.seq) || head.seq < 0 || !isHash(head.hash) || !isHash(head.fingerprint)) {
     throw new TypeError("a verified head is {seq >= 0, hash, fingerprint} with 32-byte b64u hashes");
@@ -104,7 +58,7 @@ function checkHead(head: VerifiedHead): void {
  *   that cannot remember may go on (it cannot detect a rollback then).
  */
 export async function loadVerifiedHead(tenant: string): Promise<VerifiedHead | null> {
-  const record: unknown = await withStore(HEAD_STORE, "readonly", (store) => store.get(tenant));
+  const record: unknown = await withStore(DATABASE, HEAD_STORE, "readonly", (store) => store.get(tenant));
   if (typeof record !== "object" || record === null) {
     return null;
   }
@@ -134,7 +88,7 @@ export async function storeVerifiedHead(tenant: string, head: VerifiedHead): Pro
     hash: head.hash,
     fingerprint: head.fingerprint,
   };
-  await withStore(HEAD_STORE, "readwrite", (store) => store.put(record, tenant));
+  await withStore(DATABASE, HEAD_STORE, "readwrite", (store) => store.put(record, tenant));
 }
 
 /** Forget the verified head of `tenant` (the next sync trusts the chain from its genesis again). */
@@ -142,12 +96,12 @@ export async function forgetVerifiedHead(tenant: string): Promise<void> {
   if (typeof indexedDB === "undefined") {
     return;
   }
-  await withStore(HEAD_STORE, "readwrite", (store) => store.delete(tenant));
+  await withStore(DATABASE, HEAD_STORE, "readwrite", (store) => store.delete(tenant));
 }
 
 /** The tenant fingerprint (b64u genesis hash) pinned from an invite or enrolment link, or null. */
 export async function loadPinnedFingerprint(tenant: string): Promise<string | null> {
-  const record: unknown = await withStore(PIN_STORE, "readonly", (store) => store.get(tenant));
+  const record: unknown = await withStore(DATABASE, PIN_STORE, "readonly", (store) => store.get(tenant));
   if (typeof record !== "object" || record === null) {
     return null;
   }
@@ -163,7 +117,7 @@ export async function storePinnedFingerprint(tenant: string, fingerprint: string
     throw new TypeError("a tenant fingerprint is 32 bytes of unpadded base64url");
   }
   const record = { v: RECORD_VERSION, tenant, fingerprint };
-  await withStore(PIN_STORE, "readwrite", (store) => store.put(record, tenant));
+  await withStore(DATABASE, PIN_STORE, "readwrite", (store) => store.put(record, tenant));
 }
 
 /** Forget the pinned fingerprint of `tenant`. */
@@ -171,5 +125,5 @@ export async function forgetPinnedFingerprint(tenant: string): Promise<void> {
   if (typeof indexedDB === "undefined") {
     return;
   }
-  await withStore(PIN_STORE, "readwrite", (store) => store.delete(tenant));
+  await withStore(DATABASE, PIN_STORE, "readwrite", (store) => store.delete(tenant));
 }

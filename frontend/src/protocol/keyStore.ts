@@ -24,11 +24,13 @@
 
 import { b64uDecodeExact, b64uEncode, canonicalJson } from "./encoding";
 import { IdentityKeys } from "./identity";
+import { type StoreDatabase, withStore } from "./indexedDb";
 import { sodiumReady } from "./sodium";
 
 const DB_NAME = "pipo-keys";
 const DB_VERSION = 1;
 const STORE = "identity";
+const DATABASE: StoreDatabase = { name: DB_NAME, version: DB_VERSION, stores: [STORE] };
 const RECORD_KEY = "current";
 const RECORD_VERSION = 1;
 const IV_BYTES = 12;
@@ -78,51 +80,6 @@ function toArrayBuffered(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return copy;
 }
 
-function requestResult<T>(request: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error ?? new Error("IndexedDB request failed"));
-  });
-}
-
-function transactionDone(transaction: IDBTransaction): Promise<void> {
-  return new Promise((resolve, reject) => {
-    transaction.oncomplete = () => resolve();
-    transaction.onabort = () => reject(transaction.error ?? new Error("IndexedDB transaction aborted"));
-    transaction.onerror = () => reject(transaction.error ?? new Error("IndexedDB transaction failed"));
-  });
-}
-
-function openDatabase(): Promise<IDBDatabase> {
-  if (typeof indexedDB === "undefined") {
-    return Promise.reject(new Error("IndexedDB is not available in this browser"));
-  }
-  const request = indexedDB.open(DB_NAME, DB_VERSION);
-  request.onupgradeneeded = () => {
-    const db = request.result;
-    if (!db.objectStoreNames.contains(STORE)) {
-      db.createObjectStore(STORE);
-    }
-  };
-  return requestResult(request);
-}
-
-async function withStore<T>(
-  mode: IDBTransactionMode,
-  body: (store: IDBObjectStore) => IDBRequest<T>,
-): Promise<T> {
-  const db = await openDatabase();
-  try {
-    const transaction = db.transaction(STORE, mode);
-    const done = transactionDone(transaction);
-    const result = requestResult(body(transaction.objectStore(STORE)));
-    await done;
-    return await result;
-  } finally {
-    db.close();
-  }
-}
-
 /**
  * Store `keys` for `meta`, replacing any stored identity. The AES key is new
  * each time and cannot be exported.
@@ -162,7 +119,7 @@ export async function storeUnlockedKeys(keys: IdentityKeys, meta: KeyStoreMeta):
     iv,
     ciphertext: new Uint8Array(ciphertext),
   };
-  await withStore("readwrite", (store) => store.put(record, RECORD_KEY));
+  await withStore(DATABASE, STORE, "readwrite", (store) => store.put(record, RECORD_KEY));
 }
 
 /**
@@ -174,7 +131,7 @@ export async function storeUnlockedKeys(keys: IdentityKeys, meta: KeyStoreMeta):
 export async function loadUnlockedKeys(meta: KeyStoreMeta): Promise<IdentityKeys | null> {
   let record: unknown;
   try {
-    record = await withStore("readonly", (store) => store.get(RECORD_KEY));
+    record = await withStore(DATABASE, STORE, "readonly", (store) => store.get(RECORD_KEY));
   } catch {
     return null;
   }
@@ -224,5 +181,5 @@ export async function forgetUnlockedKeys(): Promise<void> {
   if (typeof indexedDB === "undefined") {
     return;
   }
-  await withStore("readwrite", (store) => store.delete(RECORD_KEY));
+  await withStore(DATABASE, STORE, "readwrite", (store) => store.delete(RECORD_KEY));
 }
