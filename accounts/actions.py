@@ -336,10 +336,7 @@ def check_signup(tenant: Tenant, data: dict[str, Any], *, base_url: str) -> Sign
         email=email,
         kdf=kdf,
         auth_key=auth_key,
-        bundle_json=bundle.to_json(),
-        sign_pub=bundle.sign_pub,
-        box_pub=bundle.box_pub,
-        fingerprint=bundle.fingerprint.hex(),
+        bundle=bundle,
         wrapped_keys=wrapped_keys,
         recovery_auth_key=recovery_auth_key,
         recovery_wrapped_keys=recovery_wrapped_keys,
@@ -358,10 +355,7 @@ def do_signup(
     email: str,
     kdf: dict[str, Any],
     auth_key: bytes,
-    bundle_json: dict[str, Any],
-    sign_pub: bytes,
-    box_pub: bytes,
-    fingerprint: str,
+    bundle: IdentityBundle,
     wrapped_keys: dict[str, Any],
     recovery_auth_key: bytes,
     recovery_wrapped_keys: dict[str, Any],
@@ -405,10 +399,10 @@ def do_signup(
     Identity.objects.create(
         tenant=tenant,
         user=user,
-        bundle=bundle_json,
-        sign_pub=sign_pub,
-        box_pub=box_pub,
-        fingerprint=fingerprint,
+        bundle=bundle.to_json(),
+        sign_pub=bundle.sign_pub,
+        box_pub=bundle.box_pub,
+        fingerprint=bundle.fingerprint.hex(),
     )
     KeyBackup.objects.create(
         tenant=tenant,
@@ -425,7 +419,7 @@ def do_signup(
         tenant,
         chain_link=chain_link,
         enrolment_token=enrolment_token,
-        bundle_json=bundle_json,
+        bundle_json=bundle.to_json(),
         how=None
         if state != AccountState.ACTIVE or founding
         else ("invite" if invite is not None else "open"),

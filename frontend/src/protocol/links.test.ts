@@ -5,14 +5,13 @@
  */
 
 import { beforeAll, describe, expect, it } from "vitest";
+import { apply, headOf, refusal } from "./chainTesting";
 import {
   b64uEncode,
-  ChainError,
   ChainState,
   type IdentityBundleJson,
   IdentityKeys,
   inviteTokenHash,
-  type LinkHead,
   type LinkJson,
   makeAdmitLink,
   makeGenesisLink,
@@ -37,27 +36,6 @@ interface Person {
 function person(user: string): Person {
   const keys = IdentityKeys.generate();
   return { keys, bundle: makeIdentityBundle(keys, { tenant: TENANT, user, created: T0 }).toJson() };
-}
-
-function headOf(state: ChainState): LinkHead {
-  return { seq: state.seq, hash: state.head === null ? null : b64uEncode(state.head) };
-}
-
-/** Apply a link as the server would receive it: JSON on the wire, parsed, then judged. */
-function apply(state: ChainState, link: LinkJson): ChainState {
-  return state.apply(parseLink(JSON.parse(JSON.stringify(link))));
-}
-
-function refusal(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ChainError) {
-      return error.code;
-    }
-    throw error;
-  }
-  return "accepted";
 }
 
 describe("link builders", () => {

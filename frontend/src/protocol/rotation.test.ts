@@ -6,13 +6,11 @@
  */
 
 import { beforeAll, describe, expect, it } from "vitest";
+import { apply, headOf, refusal } from "./chainTesting";
 import {
   b64uEncode,
-  ChainError,
   ChainState,
   IdentityKeys,
-  type LinkHead,
-  type LinkJson,
   LinkType,
   makeIdentityBundle,
   parseLink,
@@ -26,26 +24,6 @@ import {
 const TENANT = "acme";
 const T0 = 1_700_000_000_000;
 const PASSWORD = "correct horse battery";
-
-function headOf(state: ChainState): LinkHead {
-  return { seq: state.seq, hash: state.head === null ? null : b64uEncode(state.head) };
-}
-
-function apply(state: ChainState, link: LinkJson): ChainState {
-  return state.apply(parseLink(JSON.parse(JSON.stringify(link))));
-}
-
-function refusal(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ChainError) {
-      return error.code;
-    }
-    throw error;
-  }
-  return "accepted";
-}
 
 describe("prepareRotation", () => {
   let alice: IdentityKeys;
