@@ -5,6 +5,7 @@ refused request stores nothing."""
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from accounts.models import (
     Invite,
     KeyBackup,
     Role,
+    RootEnrolment,
     SignupPolicy,
     Tenant,
     User,
@@ -46,10 +48,20 @@ from protocol.accounts import (
     parse_kdf_params,
     parse_wrapped_keys,
 )
-from protocol.chain import Link, LinkType, parse_link
+from protocol.chain import (
+    MAX_PGP_FINGERPRINTS,
+    MAX_ROOTS,
+    PGP_FINGERPRINT_PATTERN,
+    Link,
+    LinkType,
+    parse_link,
+)
 from protocol.identity import TENANT_SLUG_PATTERN, USERNAME_PATTERN
 from rooms.actions import (
     attest_domain_admission,
+    awaiting_genesis,
+    claim_root_seat,
+    do_take_root_seat,
     record_approval_in_chain,
     record_invite_in_chain,
     record_rotation_in_chain,
@@ -143,6 +155,8 @@ def check_create_tenant(
     serves_bare_domain: bool = False,
     first_user_becomes_owner: bool = False,
     genesis_enrolment_hash: bytes = b"",
+    root_enrolment_hashes: Sequence[bytes] = (),
+    genesis_pgp: Sequence[str] = (),
 ) -> Tenant:
     if TENANT_SLUG_PATTERN.fullmatch(slug) is None:
         raise AccountError("invalid_slug", "A slug is a-z, 0-9 and '-', at most 63 characters.")
@@ -153,6 +167,21 @@ def check_create_tenant(
         raise AccountError("invalid_policy", "The domain policy needs at least one domain.")
     if not name.strip():
         raise AccountError("invalid_request", "A tenant needs a name.")
+    pgp = [fingerprint.strip().lower().replace(" ", "") for fingerprint in genesis_pgp]
+    if len(pgp) > MAX_PGP_FINGERPRINTS or len(set(pgp)) != len(pgp):
+        raise AccountError(
+            "invalid_request", f"At most {MAX_PGP_FINGERPRINTS} distinct PGP fingerprints."
+        )
+    if any(PGP_FINGERPRINT_PATTERN.fullmatch(fingerprint) is None for fingerprint in pgp):
+        raise AccountError(
+            "invalid_request", "A PGP fingerprint is 40 or 64 hex digits (gpg --fingerprint)."
+        )
+    if len(root_enrolment_hashes) > MAX_ROOTS:
+        raise AccountError("invalid_request", f"A genesis has at most {MAX_ROOTS} root admins.")
+    if root_enrolment_hashes and (genesis_enrolment_hash or first_user_becomes_owner):
+        raise AccountError(
+            "invalid_request", "Root seats replace the single enrolment and first-user founding."
+        )
     return do_create_tenant(
         slug=slug,
         name=name.strip(),
@@ -161,6 +190,8 @@ def check_create_tenant(
         serves_bare_domain=serves_bare_domain,
         first_user_becomes_owner=first_user_becomes_owner,
         genesis_enrolment_hash=genesis_enrolment_hash,
+        root_enrolment_hashes=root_enrolment_hashes,
+        genesis_pgp=pgp,
     )
 
 
@@ -174,10 +205,12 @@ def do_create_tenant(
     serves_bare_domain: bool,
     first_user_becomes_owner: bool,
     genesis_enrolment_hash: bytes = b"",
+    root_enrolment_hashes: Sequence[bytes] = (),
+    genesis_pgp: Sequence[str] = (),
 ) -> Tenant:
     if Tenant.objects.filter(slug=slug).exists():
         raise AccountError("slug_taken", f"A tenant '{slug}' already exists.")
-    return Tenant.objects.create(
+    tenant = Tenant.objects.create(
         slug=slug,
         name=name,
         signup_policy=policy,
@@ -186,7 +219,13 @@ def do_create_tenant(
         first_user_becomes_owner=first_user_becomes_owner,
         server_sign_seed=secrets.token_bytes(32),
         genesis_enrolment_hash=genesis_enrolment_hash,
+        genesis_pgp=list(genesis_pgp),
     )
+    RootEnrolment.objects.bulk_create(
+        RootEnrolment(tenant=tenant, position=position, token_hash=token_hash)
+        for position, token_hash in enumerate(root_enrolment_hashes)
+    )
+    return tenant
 
 
 # --- Invites ------------------------------------------------------------------
@@ -289,7 +328,9 @@ def check_signup(tenant: Tenant, data: dict[str, Any], *, base_url: str) -> Sign
     invite_token: bytes | None = None
     if invite_text is not None:
         invite_token = _key_field(data, "invite_token")
-    email_required = invite_token is None and tenant.signup_policy in {
+    email_required = (
+        invite_token is None and data.get("enrolment_token") is None
+    ) and tenant.signup_policy in {
         SignupPolicy.APPROVAL,
         SignupPolicy.DOMAIN,
     }
@@ -319,7 +360,9 @@ def check_signup(tenant: Tenant, data: dict[str, Any], *, base_url: str) -> Sign
     enrolment_token = data.get("enrolment_token")
     if enrolment_token is not None and not isinstance(enrolment_token, str):
         raise AccountError("invalid_request", "'enrolment_token' must be a string")
-    founding = chain_link is not None and chain_link.type == LinkType.GENESIS
+    founding = (
+        chain_link is not None and chain_link.type == LinkType.GENESIS
+    ) or enrolment_token is not None
     if invite_token is None and not founding:
         if tenant.signup_policy == SignupPolicy.INVITE:
             raise AccountError("invite_required", "This workspace is by invitation only.")
@@ -368,10 +411,21 @@ def do_signup(
     # and invite redemption must not race.
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     founding = chain_link is not None and chain_link.type == LinkType.GENESIS
+    # A root seat of a multi-root genesis: enrolled now, signs the draft later.
+    root_seat = (
+        claim_root_seat(tenant, enrolment_token)
+        if not founding and enrolment_token is not None
+        else None
+    )
+    if not founding and root_seat is None and awaiting_genesis(tenant):
+        raise AccountError(
+            "genesis_required",
+            "This workspace is not set up yet: its root admins have not founded it.",
+        )
     invite = _redeem_invite(tenant, invite_token) if invite_token is not None else None
     role: str = Role.MEMBER
-    if founding:
-        # The root admin who signs the genesis (§6.2) owns the tenant.
+    if founding or root_seat is not None:
+        # The root admins who sign the genesis (§6.2) own the tenant.
         state, role = AccountState.ACTIVE, Role.OWNER
     elif invite is not None:
         state, role = AccountState.ACTIVE, invite.role
@@ -415,6 +469,9 @@ def do_signup(
         invite.used_by = user
         invite.used_at = timezone.now()
         invite.save(update_fields=["used_by", "used_at"])
+    if root_seat is not None:
+        do_take_root_seat(tenant, root_seat, user)
+        return SignupResult(user=user, state=state)
     record_signup_in_chain(
         tenant,
         chain_link=chain_link,

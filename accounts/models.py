@@ -53,6 +53,12 @@ class Tenant(models.Model):
     # SHA-256 of the one-time enrolment token that lets the root admins post
     # the genesis (printed by create_tenant); empty once the genesis exists.
     genesis_enrolment_hash = models.BinaryField(max_length=32, default=bytes)
+    # OpenPGP fingerprints (lower-case hex) the genesis names (§6.5), given
+    # to create_tenant with --pgp.
+    genesis_pgp = models.JSONField(default=list, blank=True)
+    # A multi-root genesis, unsigned, once every root admin has enrolled
+    # (RootEnrolment): each root signs exactly these bytes. Null otherwise.
+    genesis_draft = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -233,3 +239,31 @@ class AuthFailure(models.Model):
 
     def __str__(self) -> str:
         return f"failure for {self.username}"
+
+
+class RootEnrolment(models.Model):
+    """One root admin's seat in a multi-root genesis (`create_tenant --roots N`).
+
+    Each seat has its own single-use enrolment token (only its hash is kept).
+    The person who enrols with it becomes a root; once every seat is taken,
+    the server drafts the genesis (`Tenant.genesis_draft`, roots in seat
+    order) and each root signs it in the browser; the last signature appends
+    it (docs/PROTOCOL.md §6.8).
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="root_enrolments")
+    position = models.PositiveSmallIntegerField()
+    token_hash = models.BinaryField(max_length=32)
+    user = models.OneToOneField(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="root_enrolment"
+    )
+    genesis_sig = models.BinaryField(max_length=64, default=bytes)
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["tenant", "position"], name="root_seat_position"),
+            models.UniqueConstraint(fields=["tenant", "token_hash"], name="root_seat_token"),
+        ]
+
+    def __str__(self) -> str:
+        return f"root seat {self.position + 1} of {self.tenant_id}"

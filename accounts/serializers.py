@@ -19,6 +19,10 @@ def tenant_json(tenant: Tenant) -> dict[str, Any]:
         # "first_user" (a trust-on-first-use demo tenant).
         "chain_founded": tenant_has_chain(tenant),
         "founding": "first_user" if tenant.first_user_becomes_owner else "enrolment",
+        # Root seats of a multi-root genesis (0: one root founds it alone),
+        # and the PGP fingerprints the genesis names (§6.5, §6.8).
+        "root_seats": tenant.root_enrolments.count(),
+        "genesis_pgp": list(tenant.genesis_pgp),
         # The server's attestation key, as a genesis must name it (§6.2).
         "server_key": b64u_encode(sign_public_key(bytes(tenant.server_sign_seed)))
         if tenant.server_sign_seed

@@ -5,6 +5,7 @@ so the transport limits they run with are the ones production documents.
 HOST and PORT choose the address (default 127.0.0.1:8000).
 """
 
+import gc
 import os
 
 from config.environment import env_int, env_str
@@ -30,6 +31,13 @@ def main() -> None:
         "--proxy-headers" if os.environ.get("PIPO_BEHIND_PROXY") else "",
         "config.asgi:application",
     ]
+    # Load the whole application now, then move everything it allocated out
+    # of the garbage collector's sight: full collections of a large, static
+    # heap were the relay's p99 latency (MACHINE_NOTES.md, lever 4).
+    import config.asgi  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
     print(
         f"PiPo is serving at http://{'localhost' if host == '127.0.0.1' else host}:{port}/",
         flush=True,

@@ -96,10 +96,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channel layer: Redis from REDIS_URL; in-memory (one process only) otherwise.
 REDIS_URL = env_str("REDIS_URL", "")
+# Pub/sub (one PUBLISH per group send, MACHINE_NOTES.md lever 2): it has no
+# persistence or backpressure, which is fine because PostgreSQL is the source
+# of truth and clients catch up by sequence number (`sync`).
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
@@ -189,6 +192,26 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 PIPO_MAX_TEXT_FRAME_BYTES = env_int("PIPO_MAX_TEXT_FRAME_BYTES", 256 * 1024)
 PIPO_MAX_BINARY_FRAME_BYTES = env_int("PIPO_MAX_BINARY_FRAME_BYTES", 1024 * 1024 + 4096)
 PIPO_WEBSOCKET_TRANSPORT_MAX_BYTES = env_int("PIPO_WEBSOCKET_TRANSPORT_MAX_BYTES", 8 * 1024 * 1024)
+
+# Rooms (docs/PROTOCOL.md §7.5): the server's clock window for envelopes,
+# epoch records and shares, and when an epoch is due for replacement.
+PIPO_CLOCK_SKEW_MS = env_int("PIPO_CLOCK_SKEW_MS", 5 * 60 * 1000)
+PIPO_EPOCH_MAX_MESSAGES = env_int("PIPO_EPOCH_MAX_MESSAGES", 1000)
+PIPO_EPOCH_MAX_AGE_MS = env_int("PIPO_EPOCH_MAX_AGE_MS", 7 * 24 * 60 * 60 * 1000)
+# At most this many messages per room answer one `sync` frame (`synced` says
+# how far it got; the client asks again from there).
+PIPO_SYNC_PAGE = env_int("PIPO_SYNC_PAGE", 500)
+
+# Relay rate limits, token buckets kept per server process (so N workers
+# allow up to N times as much; nginx's limit_req is the global backstop).
+# Frames that act (send, epoch, share, sync, typing, read; not ping): a
+# sustained rate per user with a burst. New websockets: per client address
+# per minute with a burst (the address is Daphne's peer, or X-Forwarded-For
+# with PIPO_BEHIND_PROXY).
+PIPO_RELAY_FRAMES_PER_SECOND = env_int("PIPO_RELAY_FRAMES_PER_SECOND", 20)
+PIPO_RELAY_FRAME_BURST = env_int("PIPO_RELAY_FRAME_BURST", 60)
+PIPO_RELAY_CONNECTIONS_PER_MINUTE = env_int("PIPO_RELAY_CONNECTIONS_PER_MINUTE", 60)
+PIPO_RELAY_CONNECTION_BURST = env_int("PIPO_RELAY_CONNECTION_BURST", 120)
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

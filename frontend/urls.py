@@ -13,6 +13,7 @@ CLIENT_ROUTES = [
     "app/members",
     "app/audit",
     "app/requests",
+    "app/rooms",
 ]
 
 urlpatterns = [path(route, shell, name=f"shell-{route or 'root'}") for route in CLIENT_ROUTES]

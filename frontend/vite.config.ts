@@ -1,6 +1,7 @@
 /// <reference types="node" />
-// The web client's build. There is no index.html: Django renders the shell page
-// and reads .vite/manifest.json (key "src/main.tsx") to find the hashed JS and CSS.
+// The web client's build. There is no index.html: Django renders the pages and
+// reads .vite/manifest.json (keys "src/main.tsx" for the app's shell and
+// "src/adminApproval.tsx" for the admin's approval page) to find the hashed JS and CSS.
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -23,7 +24,8 @@ export default defineConfig({
     // libsodium-sumo (wasm inlined) is one indivisible ~530 kB lazy chunk.
     chunkSizeWarningLimit: 600,
     rolldownOptions: {
-      input: "src/main.tsx",
+      // The app's shell, and the Django admin's "Approve (sign in browser)" page.
+      input: { main: "src/main.tsx", adminApproval: "src/adminApproval.tsx" },
     },
   },
   test: {

@@ -107,3 +107,32 @@ class ChainError(ProtocolError):
         super().__init__(message)
         self.code = code
         self.at = at
+
+
+class EnvelopeError(ProtocolError):
+    """A message envelope, its padding or its content that PiPo refuses (PROTOCOL.md §7.3-7.4).
+
+    The code is set per instance: ``malformed_envelope``, ``bad_signature``,
+    ``decrypt_failed``, ``bad_padding`` or ``malformed_content``.
+    """
+
+    code = "malformed_envelope"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class EpochError(ProtocolError):
+    """An epoch record or epoch share that PiPo refuses (PROTOCOL.md §7.1-7.2).
+
+    The code is set per instance: ``malformed_epoch``, ``malformed_share``,
+    ``bad_signature``, ``not_sealed_to_you``, ``decrypt_failed``,
+    ``key_check_mismatch`` or ``wrong_epoch``.
+    """
+
+    code = "malformed_epoch"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

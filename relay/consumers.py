@@ -1,36 +1,270 @@
-"""The realtime websocket at /ws/.
+"""The realtime websocket at /ws/ (docs/PROTOCOL.md §4).
 
-Thin by design: each frame is parsed by relay.frames, acted on, and answered.
-Whatever goes wrong with one frame is answered with an error frame on this
-connection only; the connection stays open.
+Thin by design: each frame is parsed by relay.frames, handed to the rooms
+app's actions and selectors, and answered. Whatever goes wrong with one frame
+is answered with an error frame on this connection only; the connection
+stays open.
+
+Fan-out: every socket joins its user's group and its tenant's group
+(relay.groups). A stored message is published, after its transaction
+committed, to the user group of each member the transaction saw in the room:
+a member removed by a chain link gets nothing stored after that link, and
+nobody subscribes to anything a client names. The channel layer is only the
+fast path (PostgreSQL is the source of truth): if a publish is lost, the
+next message in that room shows this socket a gap in `seq`, and the relay
+fills it from the database before delivering, so each socket gets each
+room's messages once and in order; a client that reconnects asks with `sync`.
+
+Speed (MACHINE_NOTES.md): Channels runs `aclose_old_connections()` (a trip
+to the thread pool) before every event; this consumer skips it, because its
+only database access is through `database_sync_to_async`, which closes stale
+connections before and after each call in the worker thread itself.
 """
 
+import asyncio
+import contextlib
+import functools
 import json
 import logging
 from typing import Any
 
+from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 
+from accounts.models import Tenant
 from relay import close_codes
-from relay.frames import ClientFrame, FrameError, FrameErrorCode, Ping, parse_text_frame
+from relay.frames import (
+    ClientFrame,
+    Epoch,
+    FrameError,
+    FrameErrorCode,
+    Ping,
+    Read,
+    Send,
+    Share,
+    Sync,
+    Typing,
+    parse_text_frame,
+)
+from relay.groups import tenant_group, user_group
+from relay.publish import publish, publish_to_users
+from relay.ratelimit import TokenBuckets
+from rooms.message_actions import (
+    RoomError,
+    do_store_envelope,
+    do_store_epoch_record,
+    do_store_epoch_share,
+)
+from rooms.message_selectors import (
+    is_chain_member,
+    messages_after,
+    messages_between,
+    room_members,
+)
 
 logger = logging.getLogger(__name__)
+
+LAYER_TIMEOUT_S = 2.0
+REJOIN_INTERVAL_S = 1.0
+
+# This process's sockets per (tenant id, username): presence is "online"
+# while there is one, and the smallest channel name re-asserts it when
+# another process announces the user offline.
+_local_sockets: dict[tuple[int, str], set[str]] = {}
+_buckets: dict[tuple[str, float, int], TokenBuckets] = {}
+
+
+def _bucket(kind: str, rate: float, burst: int) -> TokenBuckets:
+    key = (kind, rate, burst)
+    if key not in _buckets:
+        _buckets[key] = TokenBuckets(rate=rate, burst=burst)
+    return _buckets[key]
+
+
+def frame_bucket() -> TokenBuckets:
+    return _bucket(
+        "frames", float(settings.PIPO_RELAY_FRAMES_PER_SECOND), settings.PIPO_RELAY_FRAME_BURST
+    )
+
+
+def connection_bucket() -> TokenBuckets:
+    return _bucket(
+        "connections",
+        settings.PIPO_RELAY_CONNECTIONS_PER_MINUTE / 60.0,
+        settings.PIPO_RELAY_CONNECTION_BURST,
+    )
 
 
 def encode_frame(frame: dict[str, Any]) -> str:
     return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
 
 
+def error_frame(code: str, message: str, ref: str | None = None, **extra: Any) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message, **extra}
+    if ref is not None:
+        frame["id"] = ref
+    return frame
+
+
 class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
+    tenant: Tenant | None = None
+    username: str | None = None
+
+    # --- ASGI plumbing --------------------------------------------------------------
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """AsyncConsumer.__call__, but a channel layer that is down (Redis
+        restarting) costs this socket its pushes, not its life: it can still
+        send, and `sync` catches it up."""
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = None
+        self.positions: dict[str, int] = {}
+        self.subscribed = False
+        self.rejoin_task: asyncio.Task[None] | None = None
+        sources = [receive]
+        if self.channel_layer is not None:
+            try:
+                self.channel_name = await asyncio.wait_for(
+                    self.channel_layer.new_channel(), LAYER_TIMEOUT_S
+                )
+            except Exception as error:  # the layer is down: serve without pushes
+                logger.warning("relay: no channel for a socket (%s)", type(error).__name__)
+            else:
+                sources.append(functools.partial(self.channel_layer.receive, self.channel_name))
+        with contextlib.suppress(StopConsumer):
+            await await_many_dispatch(sources, self.dispatch)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # No aclose_old_connections() here (see the module docstring).
+        handler = getattr(self, message["type"].replace(".", "_"), None)
+        if handler is None or message["type"].startswith("_"):
+            raise ValueError(f"no handler for message type {message['type']!r}")
+        await handler(message)
+
+    # --- Connecting -----------------------------------------------------------------
+
     async def connect(self) -> None:
-        # The relay carries nothing but pings yet, so a signed-out visitor of
-        # a tenant may connect (the login page shows the connection too);
-        # rooms (issue #5) will require `scope["user"]` of this tenant.
-        if self.scope.get("tenant") is None:
+        tenant = self.scope.get("tenant")
+        if tenant is None:
             await self.close(code=close_codes.NO_TENANT)
             return
+        client = self.scope.get("client") or ["unknown"]
+        retry_after = connection_bucket().take(str(client[0]))
+        if retry_after:
+            await self.refuse(
+                close_codes.RATE_LIMITED,
+                error_frame(
+                    "rate_limited",
+                    "Too many new connections from this address; try again later.",
+                    retry_after_ms=retry_after,
+                ),
+            )
+            return
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or user.tenant_id != tenant.pk:
+            await self.refuse(close_codes.SIGNED_OUT)
+            return
+        username: str = user.username
+        if not await database_sync_to_async(is_chain_member)(tenant, username):
+            await self.refuse(close_codes.NOT_A_MEMBER)
+            return
+        self.tenant = tenant
+        self.username = username
+        if not await self.join_groups():
+            self.rejoin_task = asyncio.ensure_future(self.rejoin_groups())
         await self.accept()
+        await self.presence_connected()
+
+    async def refuse(self, code: int, frame: dict[str, Any] | None = None) -> None:
+        """Accept, say why (if there is more to say than the code) and close."""
+        await self.accept()
+        if frame is not None:
+            await self.send_frame(frame)
+        await self.close(code=code)
+
+    def my_groups(self) -> list[str]:
+        assert self.tenant is not None
+        assert self.username is not None
+        return [user_group(self.tenant.pk, self.username), tenant_group(self.tenant.pk)]
+
+    async def join_groups(self) -> bool:
+        if self.channel_layer is None or self.channel_name is None:
+            return False
+        try:
+            for group in self.my_groups():
+                await asyncio.wait_for(
+                    self.channel_layer.group_add(group, self.channel_name), LAYER_TIMEOUT_S
+                )
+        except Exception as error:
+            logger.warning("relay: joining groups failed (%s)", type(error).__name__)
+            return False
+        self.subscribed = True
+        return True
+
+    async def rejoin_groups(self) -> None:
+        while self.channel_name is not None and not await self.join_groups():  # noqa: ASYNC110  (a retry, not a wait)
+            await asyncio.sleep(REJOIN_INTERVAL_S)
+
+    async def disconnect(self, code: int) -> None:
+        if self.rejoin_task is not None:
+            self.rejoin_task.cancel()
+        if self.tenant is None or self.username is None:
+            return
+        if self.subscribed and self.channel_layer is not None:
+            for group in self.my_groups():
+                try:
+                    await asyncio.wait_for(
+                        self.channel_layer.group_discard(group, self.channel_name),
+                        LAYER_TIMEOUT_S,
+                    )
+                except Exception:
+                    logger.warning("relay: leaving a group failed")
+        await self.presence_disconnected()
+
+    # --- Presence -------------------------------------------------------------------
+
+    async def presence_connected(self) -> None:
+        assert self.tenant is not None
+        assert self.username is not None
+        local = _local_sockets.setdefault((self.tenant.pk, self.username), set())
+        first = not local
+        local.add(self.channel_name or f"unsubscribed-{id(self)}")
+        if first:
+            await self.announce_presence("online")
+
+    async def presence_disconnected(self) -> None:
+        assert self.tenant is not None
+        assert self.username is not None
+        key = (self.tenant.pk, self.username)
+        local = _local_sockets.get(key, set())
+        local.discard(self.channel_name or f"unsubscribed-{id(self)}")
+        if not local:
+            _local_sockets.pop(key, None)
+            await self.announce_presence("offline")
+
+    async def announce_presence(self, state: str) -> None:
+        assert self.tenant is not None
+        frame = {"type": "presence", "user": self.username, "state": state}
+        await publish([tenant_group(self.tenant.pk)], {"type": "relay.presence", "frame": frame})
+
+    async def relay_presence(self, event: dict[str, Any]) -> None:
+        frame = event["frame"]
+        await self.send_frame(frame)
+        if frame["user"] == self.username and frame["state"] == "offline":
+            # Another process's last socket of this user closed; this one is open.
+            assert self.tenant is not None
+            assert self.username is not None
+            local = _local_sockets.get((self.tenant.pk, self.username), set())
+            if local and self.channel_name == min(local):
+                await self.announce_presence("online")
+
+    # --- Client frames --------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
@@ -54,9 +288,151 @@ class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels i
             )
 
     async def handle(self, frame: ClientFrame) -> None:
-        match frame:
-            case Ping(id=ref):
-                await self.send_frame({"type": "pong", "id": ref} if ref else {"type": "pong"})
+        if isinstance(frame, Ping):
+            await self.send_frame(
+                {"type": "pong", "id": frame.id} if frame.id else {"type": "pong"}
+            )
+            return
+        assert self.tenant is not None
+        assert self.username is not None
+        retry_after = frame_bucket().take((self.tenant.pk, self.username))
+        if retry_after:
+            await self.send_frame(
+                error_frame(
+                    "rate_limited",
+                    "Too many frames; slow down.",
+                    frame.id,
+                    retry_after_ms=retry_after,
+                )
+            )
+            return
+        try:
+            match frame:
+                case Send():
+                    await self.on_send(frame)
+                case Epoch():
+                    await self.on_epoch(frame)
+                case Share():
+                    await self.on_share(frame)
+                case Sync():
+                    await self.on_sync(frame)
+                case Typing():
+                    await self.on_typing(frame)
+                case Read():
+                    await self.on_read(frame)
+        except RoomError as error:
+            await self.send_frame(error_frame(error.code, error.message, frame.id))
+
+    async def on_send(self, frame: Send) -> None:
+        assert self.tenant is not None
+        stored = await database_sync_to_async(do_store_envelope)(
+            self.tenant, self.username, frame.envelope
+        )
+        await self.send_frame(
+            {"type": "ack", "id": stored.message_id, "room": stored.room, "seq": stored.seq}
+        )
+        if stored.created:
+            event = {
+                "type": "relay.message",
+                "room": stored.room,
+                "seq": stored.seq,
+                "envelope": stored.envelope,
+            }
+            await publish_to_users(self.tenant.pk, stored.recipients, event)
+
+    async def on_epoch(self, frame: Epoch) -> None:
+        assert self.tenant is not None
+        stored = await database_sync_to_async(do_store_epoch_record)(
+            self.tenant, self.username, frame.record
+        )
+        ack: dict[str, Any] = {"type": "epoch_ack", "room": stored.room, "epoch": stored.epoch}
+        await self.send_frame({**ack, "id": frame.id} if frame.id else ack)
+        if stored.created:
+            pushed = {"type": "epoch", "room": stored.room, "record": stored.record}
+            await publish_to_users(
+                self.tenant.pk, stored.recipients, {"type": "relay.frame", "frame": pushed}
+            )
+
+    async def on_share(self, frame: Share) -> None:
+        assert self.tenant is not None
+        stored = await database_sync_to_async(do_store_epoch_share)(
+            self.tenant, self.username, frame.share
+        )
+        ack = {"type": "share_ack", "room": stored.room, "epoch": stored.epoch, "user": stored.user}
+        await self.send_frame({**ack, "id": frame.id} if frame.id else ack)
+        if stored.created:
+            pushed = {"type": "share", "room": stored.room, "share": stored.share}
+            await publish_to_users(
+                self.tenant.pk, [stored.user], {"type": "relay.frame", "frame": pushed}
+            )
+
+    async def on_sync(self, frame: Sync) -> None:
+        found = await database_sync_to_async(messages_after)(
+            self.tenant, self.username, frame.rooms, limit=settings.PIPO_SYNC_PAGE
+        )
+        reached: dict[str, int] = {}
+        for room, rows in found.items():
+            for seq, envelope in rows:
+                await self.send_message(room, seq, envelope)
+            reached[room] = rows[-1][0] if rows else frame.rooms[room]
+            self.positions[room] = max(self.positions.get(room, 0), reached[room])
+        await self.send_frame({"type": "synced", "rooms": reached})
+
+    async def on_typing(self, frame: Typing) -> None:
+        assert self.tenant is not None
+        members = await database_sync_to_async(room_members)(self.tenant, self.username, frame.room)
+        pushed = {"type": "typing", "room": frame.room, "user": self.username}
+        others = [name for name in members if name != self.username]
+        await publish_to_users(self.tenant.pk, others, {"type": "relay.frame", "frame": pushed})
+
+    async def on_read(self, frame: Read) -> None:
+        assert self.tenant is not None
+        members = await database_sync_to_async(room_members)(self.tenant, self.username, frame.room)
+        pushed = {"type": "read", "room": frame.room, "user": self.username, "seq": frame.seq}
+        await publish_to_users(
+            self.tenant.pk,
+            members,
+            {"type": "relay.frame", "frame": pushed, "skip": self.channel_name},
+        )
+
+    # --- Channel-layer events -------------------------------------------------------
+
+    async def relay_message(self, event: dict[str, Any]) -> None:
+        """A stored message: delivered once and in order (gaps filled from the database)."""
+        room: str = event["room"]
+        seq: int = event["seq"]
+        last = self.positions.get(room)
+        if last is not None and seq <= last:
+            return  # already delivered (by sync, or by filling a gap)
+        if last is not None and seq > last + 1:
+            if seq - last - 1 > settings.PIPO_SYNC_PAGE:
+                # Too far behind to fill here: the client sees the gap and syncs.
+                del self.positions[room]
+            else:
+                try:
+                    missing = await database_sync_to_async(messages_between)(
+                        self.tenant, self.username, room, after=last, before=seq
+                    )
+                except RoomError:
+                    return  # no longer in the room
+                for missing_seq, envelope in missing:
+                    await self.send_message(room, missing_seq, envelope)
+        await self.send_message(room, seq, event["envelope"])
+        self.positions[room] = seq
+
+    async def relay_frame(self, event: dict[str, Any]) -> None:
+        if event.get("skip") is not None and event.get("skip") == self.channel_name:
+            return
+        await self.send_frame(event["frame"])
+
+    async def relay_revoke(self, event: dict[str, Any]) -> None:
+        """The chain removed this member: the socket closes at once."""
+        await self.close(code=close_codes.NOT_A_MEMBER)
+
+    # --- Output ---------------------------------------------------------------------
+
+    async def send_message(self, room: str, seq: int, envelope: dict[str, Any]) -> None:
+        await self.send_frame({"type": "message", "room": room, "seq": seq, "envelope": envelope})
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=encode_frame(frame))

@@ -3,6 +3,8 @@
 Pure functions, no Django: every frame a client sends passes through here and
 comes out either as a typed frame or as a :class:`FrameError` carrying a
 stable code (the codes are part of the wire protocol, docs/PROTOCOL.md).
+The envelopes, records and shares inside room frames are checked here only
+as JSON objects; protocol/ (through rooms.message_actions) judges the rest.
 """
 
 import json
@@ -10,7 +12,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from protocol.chain import ROOM_ID_PATTERN
+from protocol.encoding import MAX_SAFE_INTEGER
+
 MAX_ID_LENGTH = 64
+MAX_SYNC_ROOMS = 1000
 
 
 class FrameErrorCode(StrEnum):
@@ -47,7 +53,56 @@ class Ping:
     id: str | None
 
 
-ClientFrame = Ping
+@dataclass(frozen=True)
+class Send:
+    """`{"type": "send", "envelope": {...}}` (§7.3); errors echo the envelope's id."""
+
+    envelope: dict[str, Any]
+    id: str | None
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """`{"type": "epoch", "record": {...}, "id"?}` (§7.1)."""
+
+    record: dict[str, Any]
+    id: str | None
+
+
+@dataclass(frozen=True)
+class Share:
+    """`{"type": "share", "share": {...}, "id"?}` (§7.2)."""
+
+    share: dict[str, Any]
+    id: str | None
+
+
+@dataclass(frozen=True)
+class Sync:
+    """`{"type": "sync", "rooms": {"<room>": <last seq>, ...}, "id"?}`."""
+
+    rooms: dict[str, int]
+    id: str | None
+
+
+@dataclass(frozen=True)
+class Typing:
+    """`{"type": "typing", "room", "id"?}`."""
+
+    room: str
+    id: str | None
+
+
+@dataclass(frozen=True)
+class Read:
+    """`{"type": "read", "room", "seq", "id"?}`."""
+
+    room: str
+    seq: int
+    id: str | None
+
+
+ClientFrame = Ping | Send | Epoch | Share | Sync | Typing | Read
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -109,5 +164,65 @@ def parse_text_frame(text: str, *, max_bytes: int) -> ClientFrame:
     if frame_type == "ping":
         _check_fields(frame, {"type", "id"}, ref)
         return Ping(id=ref)
+    if frame_type == "send":
+        envelope = frame.get("envelope")
+        # The envelope's own id names the message in the ack and in errors.
+        envelope_id = _client_id(envelope) if isinstance(envelope, dict) else None
+        _check_fields(frame, {"type", "envelope"}, envelope_id)
+        return Send(envelope=_object(frame, "envelope", envelope_id), id=envelope_id)
+    if frame_type == "epoch":
+        _check_fields(frame, {"type", "record", "id"}, ref)
+        return Epoch(record=_object(frame, "record", ref), id=ref)
+    if frame_type == "share":
+        _check_fields(frame, {"type", "share", "id"}, ref)
+        return Share(share=_object(frame, "share", ref), id=ref)
+    if frame_type == "sync":
+        _check_fields(frame, {"type", "rooms", "id"}, ref)
+        return Sync(rooms=_positions(frame.get("rooms"), ref), id=ref)
+    if frame_type == "typing":
+        _check_fields(frame, {"type", "room", "id"}, ref)
+        return Typing(room=_room(frame, ref), id=ref)
+    if frame_type == "read":
+        _check_fields(frame, {"type", "room", "seq", "id"}, ref)
+        return Read(room=_room(frame, ref), seq=_seq(frame.get("seq"), "seq", ref), id=ref)
     shown = frame_type if len(frame_type) <= 32 else frame_type[:32] + "…"
     raise FrameError(FrameErrorCode.UNKNOWN_TYPE, f"unknown frame type {shown!r}", ref=ref)
+
+
+def _invalid(message: str, ref: str | None) -> FrameError:
+    return FrameError(FrameErrorCode.INVALID_FIELD, message, ref=ref)
+
+
+def _object(frame: dict[str, Any], name: str, ref: str | None) -> dict[str, Any]:
+    value = frame.get(name)
+    if not isinstance(value, dict):
+        raise _invalid(f"{name!r} must be a JSON object", ref)
+    return value
+
+
+def _is_room_id(value: object) -> bool:
+    return isinstance(value, str) and ROOM_ID_PATTERN.fullmatch(value) is not None
+
+
+def _room(frame: dict[str, Any], ref: str | None) -> str:
+    value = frame.get("room")
+    if not isinstance(value, str) or not _is_room_id(value):
+        raise _invalid("'room' must be a lower-case room UUID", ref)
+    return value
+
+
+def _seq(value: object, what: str, ref: str | None) -> int:
+    if type(value) is not int or not 0 <= value <= MAX_SAFE_INTEGER:
+        raise _invalid(f"{what} must be a non-negative integer", ref)
+    return value
+
+
+def _positions(value: object, ref: str | None) -> dict[str, int]:
+    if not isinstance(value, dict) or not 0 < len(value) <= MAX_SYNC_ROOMS:
+        raise _invalid(f"'rooms' must map 1-{MAX_SYNC_ROOMS} room ids to sequence numbers", ref)
+    positions: dict[str, int] = {}
+    for room, seq in value.items():
+        if not _is_room_id(room):
+            raise _invalid("'rooms' keys must be lower-case room UUIDs", ref)
+        positions[room] = _seq(seq, f"rooms[{room}]", ref)
+    return positions

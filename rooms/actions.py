@@ -17,10 +17,20 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.errors import AccountError
-from accounts.models import AccountState, Tenant, User
+from accounts.models import AccountState, RootEnrolment, Tenant, User
 from protocol import ProtocolError, b64u_decode, b64u_encode
-from protocol.chain import ChainState, Link, LinkType, parse_link, sign_link, verify_chain
-from protocol.signing import sign_public_key
+from protocol.chain import (
+    LINK_VERSION,
+    ChainState,
+    Link,
+    LinkType,
+    parse_link,
+    sign_link,
+    verify_chain,
+)
+from protocol.encoding import canonical_json
+from protocol.signing import SignatureTag, sign_public_key, verify
+from relay.publish import announce_chain_change
 from rooms.models import ChainHead, ChainLink, ChainMember, GenesisAnchor, Room, RoomMember
 from rooms.pgp_anchor import genesis_statement, verify_anchor
 from rooms.selectors import all_chain_links, genesis_link
@@ -77,6 +87,11 @@ def _check_genesis_allowed(tenant: Tenant, link: Link, enrolment_token: str | No
         )
     if tenant.first_user_becomes_owner:
         return  # trust on first use (the demo tenant): the first genesis wins
+    if RootEnrolment.objects.filter(tenant=tenant).exists():
+        raise AccountError(
+            "enrolment_required",
+            "This workspace's genesis is assembled from its root admins' signatures.",
+        )
     expected = bytes(tenant.genesis_enrolment_hash)
     if not expected:
         raise AccountError("duplicate_genesis", "Link refused: this tenant has its genesis.")
@@ -119,6 +134,12 @@ def do_append_link(tenant: Tenant, link: Link, *, now_ms: int | None) -> ChainLi
         tenant.genesis_enrolment_hash = b""
         tenant.save(update_fields=["genesis_enrolment_hash"])
     transaction.on_commit(lambda: _remember(tenant, after))
+    # Sockets hear of it once it is committed: every member's gets a `chain`
+    # frame; a removed member's sockets are closed.
+    removed = sorted(before.members.keys() - after.members.keys())
+    transaction.on_commit(
+        lambda: announce_chain_change(tenant.pk, seq=link.seq, removed=removed), robust=True
+    )
     return row
 
 
@@ -169,13 +190,24 @@ def _materialise(tenant: Tenant, before: ChainState, after: ChainState, seq: int
             if previous is None
             else {"kind": str(room.kind), "history": str(room.history)},
         )
+        # update_or_create locked the room's row: message and epoch writes
+        # (rooms.message_actions) wait for this membership change to commit.
         old_members = previous.members if previous is not None else {}
-        for username in old_members.keys() - room.members.keys():
+        left = old_members.keys() - room.members.keys()
+        for username in left:
             RoomMember.objects.filter(tenant=tenant, room=row, username=username).delete()
+        if left:
+            # Whoever left must not read what comes next (PROTOCOL.md §7.5).
+            row.rekey_required = True
+            row.save(update_fields=["rekey_required"])
         for username, role in room.members.items():
             if old_members.get(username) != role:
                 RoomMember.objects.update_or_create(
-                    tenant=tenant, room=row, username=username, defaults={"role": str(role)}
+                    tenant=tenant,
+                    room=row,
+                    username=username,
+                    defaults={"role": str(role)},
+                    create_defaults={"role": str(role), "joined_epoch": max(row.epoch, 0)},
                 )
     if after.policy != before.policy:
         tenant.signup_policy = str(after.policy.mode)
@@ -295,7 +327,8 @@ def record_approval_in_chain(
     if admit_link is None:
         raise AccountError(
             "admit_required",
-            "On this workspace an approval must be signed in the app by an admin's key.",
+            "On this workspace an approval must be signed by an admin's key in the browser "
+            "(in the app, or on the admin panel's “Approve (sign in browser)” page).",
         )
     body = admit_link.body
     if (
@@ -340,3 +373,125 @@ def record_rotation_in_chain(tenant: Tenant, link: Link) -> None:
     if not chain_has_genesis(tenant):
         raise AccountError("genesis_required", "This tenant has no trust chain yet.")
     do_append_link(tenant, link, now_ms=_clock())
+
+
+# --- A multi-root genesis (create_tenant --roots N, PROTOCOL.md §6.8) ---------
+
+
+def awaiting_genesis(tenant: Tenant) -> bool:
+    """Whether the tenant waits for its founding (an enrolment link or root seats)."""
+    if chain_has_genesis(tenant):
+        return False
+    return (
+        bool(tenant.genesis_enrolment_hash) or RootEnrolment.objects.filter(tenant=tenant).exists()
+    )
+
+
+def claim_root_seat(tenant: Tenant, enrolment_token: str | None) -> RootEnrolment:
+    """The free root seat whose enrolment token this is, locked; or refuse."""
+    try:
+        token = b64u_decode(enrolment_token or "")
+    except ProtocolError:
+        token = b""
+    seat = (
+        RootEnrolment.objects.select_for_update()
+        .filter(tenant=tenant, token_hash=hashlib.sha256(token).digest())
+        .first()
+    )
+    if seat is None or chain_has_genesis(tenant):
+        raise AccountError(
+            "enrolment_required", "This enrolment link is not valid for this workspace."
+        )
+    if seat.user_id is not None:
+        raise AccountError("enrolment_used", "This enrolment link has already been used.")
+    return seat
+
+
+def do_take_root_seat(tenant: Tenant, seat: RootEnrolment, user: User) -> None:
+    """Give `seat` to `user`; when every seat is taken, draft the genesis.
+
+    The draft is the unsigned genesis link: the roots' bundles in seat order,
+    the tenant's policy, the server key and PGP fingerprints, and the first
+    root as `signer` (the others cosign), so that every root signs the same
+    bytes.
+    """
+    seat.user = user
+    seat.save(update_fields=["user"])
+    seats = list(RootEnrolment.objects.filter(tenant=tenant).select_related("user__identity"))
+    if any(each.user is None for each in seats):
+        return
+    roots = [each.user.identity.bundle for each in sorted(seats, key=lambda s: s.position)]  # type: ignore[union-attr]
+    body: dict[str, Any] = {
+        "roots": roots,
+        "policy": {"mode": tenant.signup_policy, "domains": list(tenant.allowed_domains)},
+        "server_key": tenant_server_key(tenant),
+    }
+    if tenant.genesis_pgp:
+        body["pgp"] = list(tenant.genesis_pgp)
+    draft = Link(
+        LINK_VERSION,
+        tenant.slug,
+        0,
+        None,
+        _now_ms(),
+        LinkType.GENESIS,
+        body,
+        b64u_decode(roots[0]["sign_pub"]),
+        b"",
+    )
+    tenant.genesis_draft = draft.unsigned_json()
+    tenant.save(update_fields=["genesis_draft"])
+
+
+@transaction.atomic
+def check_sign_genesis(tenant: Tenant, user: User, sig_text: Any) -> bool:
+    """Keep a root's signature over the drafted genesis; the last one appends it.
+
+    Returns whether the genesis now exists. A signature that does not verify
+    under the root's own key is refused and nothing is kept.
+    """
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    seat = RootEnrolment.objects.filter(tenant=tenant, user=user).first()
+    if seat is None:
+        raise AccountError("not_found", "Not found.", status=404)
+    if chain_has_genesis(tenant):
+        return True
+    draft = tenant.genesis_draft
+    if draft is None:
+        raise AccountError(
+            "genesis_not_ready", "Not every root admin has enrolled yet; sign once they have."
+        )
+    if not isinstance(sig_text, str):
+        raise AccountError("invalid_request", "'sig' must be a string")
+    try:
+        sig = b64u_decode(sig_text)
+        root = draft["body"]["roots"][seat.position]
+        verify(SignatureTag.LINK, canonical_json(draft), sig, b64u_decode(root["sign_pub"]))
+    except ProtocolError as error:
+        raise AccountError(
+            "bad_signature", f"This is not your signature over the genesis: {error.message}"
+        ) from None
+    seat.genesis_sig = sig
+    seat.save(update_fields=["genesis_sig"])
+    seats = sorted(RootEnrolment.objects.filter(tenant=tenant), key=lambda s: s.position)
+    if any(not each.genesis_sig for each in seats):
+        return False
+    roots = draft["body"]["roots"]
+    link_json = {**draft, "sig": b64u_encode(bytes(seats[0].genesis_sig))}
+    if len(seats) > 1:
+        link_json["cosigs"] = [
+            {
+                "signer": roots[each.position]["sign_pub"],
+                "sig": b64u_encode(bytes(each.genesis_sig)),
+            }
+            for each in seats[1:]
+        ]
+    try:
+        link = parse_link(link_json)
+    except ProtocolError as error:
+        raise _refuse(error) from None
+    # The server drafted `ts` itself, perhaps days ago: no clock window here.
+    do_append_link(tenant, link, now_ms=None)
+    tenant.genesis_draft = None
+    tenant.save(update_fields=["genesis_draft"])
+    return True

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.errors import AccountError
-from accounts.models import Tenant
+from accounts.models import Tenant, User
 from config.api import TenantAPIView
 from protocol import b64u_encode
 from rooms import actions
@@ -24,6 +24,7 @@ from rooms.selectors import (
     chain_links_after,
     genesis_anchors,
     genesis_link,
+    root_seats,
 )
 
 
@@ -102,3 +103,38 @@ class LinksView(TenantAPIView):
             {"seq": row.seq, "hash": b64u_encode(bytes(row.hash))},
             status=status.HTTP_201_CREATED,
         )
+
+
+class GenesisDraftView(TenantAPIView):
+    """A multi-root genesis in the making (§6.8), for its root admins only."""
+
+    permission_classes = (IsAuthenticated,)
+
+    def get(self, request: Request) -> Response:
+        tenant = _tenant(request)
+        seats = root_seats(tenant)
+        if not any(seat.user_id == request.user.pk for seat in seats):
+            raise AccountError("not_found", "Not found.", status=404)
+        tenant.refresh_from_db(fields=["genesis_draft"])
+        return Response(
+            {
+                "roots_total": len(seats),
+                "enrolled": [seat.user.username for seat in seats if seat.user is not None],
+                "signed": [
+                    seat.user.username
+                    for seat in seats
+                    if seat.user is not None and seat.genesis_sig
+                ],
+                "draft": tenant.genesis_draft,
+                "founded": genesis_link(tenant) is not None,
+            }
+        )
+
+
+class GenesisSignatureView(TenantAPIView):
+    permission_classes = (IsAuthenticated,)
+
+    def post(self, request: Request) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        founded = actions.check_sign_genesis(_tenant(request), user, self.body(request).get("sig"))
+        return Response({"founded": founded})

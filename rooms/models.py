@@ -5,6 +5,10 @@
 `RoomMember` are the current state derived from the chain by
 protocol/chain.py: what every authorization decision reads. Only
 `rooms.actions` writes any of them, in the transaction that appends a link.
+
+`RoomEpoch`, `EpochShare` and `Message` are what the relay stores for rooms
+(docs/PROTOCOL.md §7): records, shares and envelopes exactly as their
+signers made them, written only by `rooms.message_actions`.
 """
 
 from typing import Any, ClassVar
@@ -72,6 +76,14 @@ class Room(models.Model):
     kind = models.CharField(max_length=8)
     history = models.CharField(max_length=8)
     created_seq = models.PositiveIntegerField()
+    # The room's message counter: the seq of its newest message (0: none).
+    # Incremented under this row's lock, in the transaction that inserts the
+    # message, so seqs are gap-free with any number of workers.
+    last_seq = models.PositiveBigIntegerField(default=0)
+    # The current epoch (-1: none yet), and whether it must be replaced before
+    # the next message because a member left the room or the tenant since.
+    epoch = models.IntegerField(default=-1)
+    rekey_required = models.BooleanField(default=False)
 
     class Meta:
         constraints: ClassVar[list[Any]] = [
@@ -87,6 +99,9 @@ class RoomMember(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="members")
     username = models.CharField(max_length=64)
     role = models.CharField(max_length=8)
+    # The room's current epoch when this member joined: with history
+    # "joined", no older epoch is ever shared with them.
+    joined_epoch = models.IntegerField(default=0)
 
     class Meta:
         constraints: ClassVar[list[Any]] = [
@@ -113,3 +128,69 @@ class GenesisAnchor(models.Model):
 
     def __str__(self) -> str:
         return f"PGP anchor {self.fingerprint}"
+
+
+class RoomEpoch(models.Model):
+    """An epoch record (§7.1), as received, and how many messages used it."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="epochs")
+    epoch = models.PositiveIntegerField()
+    creator = models.CharField(max_length=64)
+    record = models.JSONField()
+    ts = models.BigIntegerField()
+    message_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["tenant", "room", "epoch"], name="room_epoch_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"epoch {self.epoch} of {self.room_id}"
+
+
+class EpochShare(models.Model):
+    """An epoch share (§7.2), as received: an epoch key for one more person."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="epoch_shares")
+    epoch = models.PositiveIntegerField()
+    username = models.CharField(max_length=64)
+    by = models.CharField(max_length=64)
+    share = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["tenant", "room", "epoch", "username"], name="epoch_share_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"epoch {self.epoch} of {self.room_id} for {self.username}"
+
+
+class Message(models.Model):
+    """A stored envelope (§7.3) in its canonical wire form; `seq` counts from 1 per room."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveBigIntegerField()
+    message_id = models.CharField(max_length=36)
+    sender = models.CharField(max_length=64)
+    epoch = models.PositiveIntegerField()
+    ts = models.BigIntegerField()
+    envelope = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["tenant", "room", "seq"], name="message_seq_per_room"),
+            models.UniqueConstraint(fields=["tenant", "message_id"], name="message_id_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"message {self.seq} of {self.room_id}"

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from accounts.models import Tenant
+from accounts.models import RootEnrolment, Tenant
 from rooms.models import ChainHead, ChainLink, ChainMember, GenesisAnchor, Room
 
 CHAIN_PAGE = 1000
@@ -38,3 +38,10 @@ def rooms_of(tenant: Tenant) -> QuerySet[Room]:
 
 def genesis_anchors(tenant: Tenant) -> QuerySet[GenesisAnchor]:
     return GenesisAnchor.objects.filter(tenant=tenant).order_by("fingerprint")
+
+
+def root_seats(tenant: Tenant) -> list[RootEnrolment]:
+    """The seats of a multi-root genesis in order, with their people."""
+    return list(
+        RootEnrolment.objects.filter(tenant=tenant).select_related("user").order_by("position")
+    )

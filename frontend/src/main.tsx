@@ -25,6 +25,8 @@ interface PipoTestHooks {
    * hex fingerprints of the genesis's verified PGP anchors.
    */
   chainStatus(): { status: ChainStatus; problem: ChainProblem | null; anchors: string[] };
+  /** Every message this client holds, per room: id, seq, decrypted text (null if unreadable) and state. */
+  roomMessages(): Record<string, { id: string; seq: number | null; text: string | null; state: string }[]>;
 }
 
 declare global {
@@ -55,6 +57,7 @@ function installTestHooks(state: AppState): void {
       problem: state.chain.problem.value,
       anchors: state.chain.anchors.value.map((anchor) => anchor.fingerprintHex),
     }),
+    roomMessages: () => state.rooms.snapshot(),
   };
   Object.defineProperty(window, "__pipoTest", {
     value: Object.freeze(hooks),

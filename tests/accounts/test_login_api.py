@@ -318,9 +318,10 @@ def test_unknown_hosts_have_no_api(client: Client) -> None:
     assert response.json()["error"] == "not_found"
 
 
-def test_create_tenant_prints_the_address_and_an_owner_invite(capsys: Any) -> None:
+def test_create_tenant_prints_the_address_and_a_root_enrolment_link(capsys: Any) -> None:
     call_command("create_tenant", "globex", "--name", "Globex", "--policy", "invite")
     output = capsys.readouterr().out
     assert "Workspace 'Globex': http://globex.localhost:" in output
-    assert "/signup#t=" in output
+    assert output.count("/signup#e=") == 1
+    assert "/signup#t=" not in output  # no owner invite: the root admin founds the chain
     assert Tenant.objects.get(slug="globex").signup_policy == "invite"

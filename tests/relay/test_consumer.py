@@ -1,4 +1,8 @@
-"""The relay websocket on the real config.asgi stack (origin checks included)."""
+"""The relay websocket on the real config.asgi stack (origin checks included).
+
+Sockets are opened by a signed-in member of acme's trust chain (the relay
+admits nobody else, PROTOCOL.md §4.4).
+"""
 
 import json
 from collections.abc import AsyncIterator
@@ -10,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config.asgi import application
+from tests.rooms.world import make_world
 
 # The consumer resolves the tenant in another thread: the data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,16 +23,23 @@ HOST = "acme.localhost:8000"
 ORIGIN = f"http://{HOST}"
 
 
+SESSION: dict[str, str] = {}
+
+
 def communicator(*, host: str = HOST, origin: str | None = ORIGIN) -> WebsocketCommunicator:
-    headers = [(b"host", host.encode())]
+    headers = [(b"host", host.encode()), (b"cookie", f"sessionid={SESSION['id']}".encode())]
     if origin is not None:
         headers.append((b"origin", origin.encode()))
     return WebsocketCommunicator(application, "/ws/", headers=headers)
 
 
 @pytest.fixture(autouse=True)
-def tenant(acme: Any) -> Any:
-    return acme
+def member(db: None, settings: Any) -> None:
+    """alice, a member of acme's chain, signed in; the per-address connection
+    limit is out of the way (every socket here comes from one test process)."""
+    settings.PIPO_RELAY_CONNECTION_BURST = 1_000_000
+    world = make_world("acme", ["alice"])
+    SESSION["id"] = world["alice"].session
 
 
 @pytest.fixture
@@ -35,8 +47,18 @@ async def socket() -> AsyncIterator[WebsocketCommunicator]:
     connection = communicator()
     connected, _ = await connection.connect()
     assert connected
+    await skip_presence(connection)
     yield connection
     await connection.disconnect()
+
+
+async def skip_presence(connection: WebsocketCommunicator) -> None:
+    """A member's socket first hears that its user is online."""
+    assert json.loads(await connection.receive_from(timeout=5)) == {
+        "type": "presence",
+        "user": "alice",
+        "state": "online",
+    }
 
 
 async def exchange(connection: WebsocketCommunicator, text: str) -> dict[str, Any]:
@@ -137,6 +159,7 @@ async def test_a_websocket_without_a_matching_origin_is_refused(
 async def test_a_bad_frame_on_one_connection_does_not_disturb_another() -> None:
     first, second = communicator(), communicator()
     assert (await first.connect())[0]
+    await skip_presence(first)
     assert (await second.connect())[0]
     await first.send_to(text_data="{broken")
     assert json.loads(await first.receive_from())["code"] == "invalid_json"
@@ -164,6 +187,7 @@ async def test_a_bad_frame_on_one_connection_does_not_disturb_another() -> None:
 async def test_fuzzed_frames_always_get_exactly_one_well_formed_answer(frame: str) -> None:
     connection = communicator()
     assert (await connection.connect())[0]
+    await skip_presence(connection)
     try:
         reply = await exchange(connection, frame)
         assert reply["type"] in {"pong", "error"}

@@ -9,9 +9,16 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.conftest import LiveServer
+from tests.rooms.world import make_world
 
 
-def tenant_socket(server: LiveServer, *, origin: str | None = None) -> Any:
+@pytest.fixture
+def session(daphne_server: LiveServer) -> str:
+    """A signed-in member of acme's chain (the relay admits nobody else)."""
+    return make_world("acme", ["alice"])["alice"].session
+
+
+def tenant_socket(server: LiveServer, session: str, *, origin: str | None = None) -> Any:
     """A websocket to acme's host (Python cannot resolve *.localhost: dial 127.0.0.1)."""
     host = f"acme.localhost:{server.port}"
     return connect(
@@ -19,13 +26,15 @@ def tenant_socket(server: LiveServer, *, origin: str | None = None) -> Any:
         origin=origin or f"http://{host}",  # type: ignore[arg-type]
         host="127.0.0.1",
         port=server.port,
+        additional_headers={"Cookie": f"sessionid={session}"},
     )
 
 
 async def test_a_two_mebibyte_frame_through_daphne_gets_an_error_and_the_socket_lives(
-    daphne_server: LiveServer, acme: Any
+    daphne_server: LiveServer, session: str
 ) -> None:
-    async with tenant_socket(daphne_server) as socket:
+    async with tenant_socket(daphne_server, session) as socket:
+        assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "presence"
         await socket.send(json.dumps({"type": "ping", "padding": "x" * (2 * 1024 * 1024)}))
         reply = json.loads(await asyncio.wait_for(socket.recv(), 10))
         assert reply["type"] == "error"
@@ -38,9 +47,9 @@ async def test_a_two_mebibyte_frame_through_daphne_gets_an_error_and_the_socket_
 
 
 async def test_daphne_refuses_a_socket_from_another_origin(
-    daphne_server: LiveServer, acme: Any
+    daphne_server: LiveServer, session: str
 ) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        async with tenant_socket(daphne_server, origin="http://evil.example"):
+        async with tenant_socket(daphne_server, session, origin="http://evil.example"):
             pass
     assert refused.value.response.status_code == 403

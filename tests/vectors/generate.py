@@ -9,12 +9,18 @@ byte-for-byte reproducible. pytest (tests/protocol) and vitest
 
 import argparse
 import copy
+import dataclasses
 import hashlib
 import json
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import nacl.bindings
+import nacl.encoding
+import nacl.hash
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -48,7 +54,34 @@ from protocol.chain import (
     sign_link,
     verify_chain,
 )
-from protocol.errors import ChainError
+from protocol.envelope import (
+    MAX_CIPHERTEXT_BYTES,
+    MAX_CONTENT_BYTES,
+    Envelope,
+    _seal_padded,
+    is_message_id,
+    open_envelope,
+    pad_content,
+    parse_content,
+    parse_envelope,
+    seal_envelope,
+    unpad_content,
+    verify_envelope,
+)
+from protocol.epoch import (
+    EpochRecord,
+    EpochShare,
+    _signed_record,
+    _signed_share,
+    key_check,
+    open_epoch_record,
+    open_epoch_share,
+    parse_epoch_record,
+    parse_epoch_share,
+    verify_epoch_record,
+    verify_epoch_share,
+)
+from protocol.errors import ChainError, EnvelopeError, EpochError
 from protocol.signing import sign_public_key
 
 HERE = Path(__file__).resolve().parent
@@ -1430,6 +1463,966 @@ def chain_framing_vectors() -> dict[str, Any]:
     }
 
 
+# --- §7 Rooms: epochs and envelopes ---------------------------------------------------
+
+ROOM = ROOM_A
+ROOM_OTHER = ROOM_B
+ROOM_EPOCH_KEY = secret("room epoch key")
+ROOM_OTHER_KEY = secret("room another epoch key")
+
+
+def room_keys(user: str, label: str = "") -> IdentityKeys:
+    return IdentityKeys.from_secrets(
+        secret(f"room {user}{label} sign"), secret(f"room {user}{label} box")
+    )
+
+
+ROOM_PEOPLE = {
+    user: room_keys(user) for user in ("alice", "bob", "bob-2", "bob.builder", "carol", "dave")
+}
+ROOM_PEOPLE["erin"] = room_keys("erin")
+BOB_ROTATED = room_keys("bob", " rotated")
+
+
+def person_json(keys: IdentityKeys) -> dict[str, str]:
+    return {
+        "sign_seed": b64u_encode(keys.sign_seed),
+        "sign_pub": b64u_encode(keys.sign_pub),
+        "box_secret": b64u_encode(keys.box_secret),
+        "box_pub": b64u_encode(keys.box_pub),
+    }
+
+
+def message_id(label: str, ts: int = T0) -> str:
+    """A fixed UUIDv7: ``ts`` in ms, then bits from the label."""
+    data = bytearray(ts.to_bytes(6, "big") + secret(f"message id {label}")[:10])
+    data[6] = 0x70 | (data[6] & 0x0F)
+    data[8] = 0x80 | (data[8] & 0x3F)
+    text = str(uuid.UUID(bytes=bytes(data)))
+    assert is_message_id(text)
+    return text
+
+
+def trailing_bits(text: str) -> str:
+    """The same base64url text with a non-zero unused trailing bit (refused)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    assert len(text) % 4 in (2, 3)
+    return text[:-1] + alphabet[alphabet.index(text[-1]) | 1]
+
+
+def sealed_box(message: bytes, box_pub: bytes, label: str) -> bytes:
+    """``crypto_box_seal`` with its ephemeral key made from a label, so the vectors are
+    reproducible (libsodium's construction: epk || box(m, blake2b-192(epk || pk)))."""
+    ephemeral_secret = secret(f"seal ephemeral {label}")
+    ephemeral_public = bytes(nacl.bindings.crypto_scalarmult_base(ephemeral_secret))
+    nonce = nacl.hash.blake2b(
+        ephemeral_public + box_pub, digest_size=24, encoder=nacl.encoding.RawEncoder
+    )
+    boxed = nacl.bindings.crypto_box(message, nonce, box_pub, ephemeral_secret)
+    return ephemeral_public + bytes(boxed)
+
+
+def check_envelope_error(case: dict[str, Any]) -> dict[str, Any]:
+    """Run an invalid envelope through parse, verify, open; it must fail with ``error``."""
+    try:
+        envelope = parse_envelope(case["envelope"])
+        verify_envelope(envelope, b64u_decode(case["sign_pub"]))
+        open_envelope(envelope, b64u_decode(case["epoch_key"]))
+    except EnvelopeError as error:
+        if error.code != case["error"]:
+            raise AssertionError(f"{case['why']}: {error.code} ({error.message})") from error
+        return case
+    raise AssertionError(f"envelope case {case['why']!r} was accepted")
+
+
+def envelope_vectors() -> dict[str, Any]:
+    alice, bob = ROOM_PEOPLE["alice"], ROOM_PEOPLE["bob"]
+    first = message_id("hello")
+
+    def blob(size: int) -> dict[str, Any]:
+        """An unknown kind whose canonical JSON is exactly ``size`` bytes."""
+        content = {"kind": "blob", "data": "x" * (size - 25)}
+        assert len(canonical_json(content)) == size
+        return content
+
+    def text_of(size: int) -> dict[str, Any]:
+        content = {"kind": "text", "text": "y" * (size - 25)}
+        assert len(canonical_json(content)) == size
+        return content
+
+    samples: list[tuple[str, IdentityKeys, str, dict[str, Any]]] = [
+        ("plain text", alice, "alice", {"kind": "text", "text": "Hello, team!"}),
+        (
+            "unicode text (NFC and NFD spellings kept apart, emoji, RTL, line separator)",
+            bob,
+            "bob",
+            {
+                "kind": "text",
+                "text": 'Grüße / Gru\u0308ße 👋🏽 👩‍👩‍👧 שלום\u2028日本語 "q" \\ \u0001',
+            },
+        ),
+        ("thread reply", bob, "bob", {"kind": "text", "text": "Re: hello", "parent": first}),
+        ("edit", alice, "alice", {"kind": "edit", "target": first, "text": "Hello, team."}),
+        ("delete", alice, "alice", {"kind": "delete", "target": first}),
+        (
+            "reaction on",
+            bob,
+            "bob",
+            {"kind": "reaction", "target": first, "emoji": "👍🏽", "on": True},
+        ),
+        (
+            "reaction off",
+            bob,
+            "bob",
+            {"kind": "reaction", "target": first, "emoji": "👍🏽", "on": False},
+        ),
+        (
+            "an unknown kind is kept as it is",
+            alice,
+            "alice",
+            {"kind": "poll_vote", "question": "Lunch?", "options": ["pizza", None], "n": {"a": 2}},
+        ),
+        ("content of 255 bytes fills the 256 bucket", alice, "alice", text_of(255)),
+        ("content of 256 bytes takes the 512 bucket", alice, "alice", text_of(256)),
+        ("content of 511 bytes fills the 512 bucket", alice, "alice", text_of(511)),
+        ("content of 512 bytes takes the 1,024 bucket", alice, "alice", text_of(512)),
+        ("content of 65,535 bytes, the largest", alice, "alice", blob(MAX_CONTENT_BYTES)),
+    ]
+    valid = []
+    for index, (name, keys, sender, content) in enumerate(samples):
+        nonce = secret(f"envelope nonce {index}")[:24]
+        envelope = seal_envelope(
+            tenant="acme",
+            room=ROOM,
+            epoch=3,
+            message_id=first if index == 0 else message_id(name, T0 + index),
+            sender=sender,
+            ts=T0 + index * MINUTE,
+            content=content,
+            epoch_key=ROOM_EPOCH_KEY,
+            sign_seed=keys.sign_seed,
+            nonce=nonce,
+        )
+        assert open_envelope(parse_envelope(envelope.to_json()), ROOM_EPOCH_KEY) == content
+        entry: dict[str, Any] = {
+            "name": name,
+            "content": content,
+            "padded_length": len(envelope.ciphertext) - 16,
+            "associated_data": envelope.associated_data().decode("utf-8"),
+            "envelope": envelope.to_json(),
+        }
+        if len(envelope.ciphertext) <= 1024 + 16:
+            entry["signed_message"] = b64u_encode(envelope.signed_message())
+        valid.append(entry)
+    base = seal_envelope(
+        tenant="acme",
+        room=ROOM,
+        epoch=3,
+        message_id=message_id("base"),
+        sender="alice",
+        ts=T0,
+        content={"kind": "text", "text": "base"},
+        epoch_key=ROOM_EPOCH_KEY,
+        sign_seed=alice.sign_seed,
+        nonce=secret("envelope base nonce")[:24],
+    )
+    good: dict[str, Any] = base.to_json()
+    bigger = parse_envelope(valid[9]["envelope"])  # 512 bucket, so a truncation stays in range
+    alice_pub = b64u_encode(alice.sign_pub)
+    bob_pub = b64u_encode(bob.sign_pub)
+    epoch_key = b64u_encode(ROOM_EPOCH_KEY)
+
+    def case(
+        why: str,
+        error: str,
+        envelope: Any,
+        *,
+        sign_pub: str = alice_pub,
+        key: str = epoch_key,
+    ) -> dict[str, Any]:
+        return check_envelope_error(
+            {
+                "why": why,
+                "envelope": envelope,
+                "sign_pub": sign_pub,
+                "epoch_key": key,
+                "error": error,
+            }
+        )
+
+    def changed(**fields: Any) -> dict[str, Any]:
+        return good | fields
+
+    def resigned(
+        envelope: Envelope, seed: bytes = alice.sign_seed, tag: str = ""
+    ) -> dict[str, Any]:
+        """``envelope`` with a fresh signature over its own fields."""
+        sig = sign(tag or SignatureTag.MESSAGE, envelope.signed_message(), seed)
+        return dataclasses.replace(envelope, sig=sig).to_json()
+
+    def plaintext(padded: bytes) -> dict[str, Any]:
+        """A well-signed envelope around the given padded plaintext."""
+        return _seal_padded(
+            tenant="acme",
+            room=ROOM,
+            epoch=3,
+            message_id=message_id("crafted"),
+            sender="alice",
+            ts=T0,
+            padded=padded,
+            epoch_key=ROOM_EPOCH_KEY,
+            sign_seed=alice.sign_seed,
+            nonce=secret("envelope crafted nonce")[:24],
+        ).to_json()
+
+    def content_inside(content: Any) -> dict[str, Any]:
+        return plaintext(pad_content(json.dumps(content, separators=(",", ":")).encode()))
+
+    def raw_inside(text: str) -> dict[str, Any]:
+        return plaintext(pad_content(text.encode("utf-8")))
+
+    body = canonical_json({"kind": "text", "text": "hi"})
+    ciphertext = base.ciphertext
+    nonce = base.nonce
+    invalid = [
+        # (2) The signature, checked before anything is decrypted.
+        case(
+            "flipped signature byte", "bad_signature", changed(sig=b64u_encode(flip(base.sig, 7)))
+        ),
+        case("all-zero signature", "bad_signature", changed(sig=b64u_encode(bytes(64)))),
+        case("ts changed after signing", "bad_signature", changed(ts=T0 + 1)),
+        case("room changed after signing", "bad_signature", changed(room=ROOM_OTHER)),
+        case("epoch changed after signing", "bad_signature", changed(epoch=4)),
+        case("tenant changed after signing", "bad_signature", changed(tenant="lear-co")),
+        case("id changed after signing", "bad_signature", changed(id=message_id("other id"))),
+        case(
+            "sender changed to bob (checked with bob's key)",
+            "bad_signature",
+            changed(sender="bob"),
+            sign_pub=bob_pub,
+        ),
+        case(
+            "flipped first ciphertext byte",
+            "bad_signature",
+            changed(ciphertext=b64u_encode(flip(ciphertext, 0))),
+        ),
+        case(
+            "flipped tag byte",
+            "bad_signature",
+            changed(ciphertext=b64u_encode(flip(ciphertext, len(ciphertext) - 1))),
+        ),
+        case(
+            "truncated ciphertext",
+            "bad_signature",
+            bigger.to_json() | {"ciphertext": b64u_encode(bigger.ciphertext[:-1])},
+        ),
+        case("flipped nonce byte", "bad_signature", changed(nonce=b64u_encode(flip(nonce, 23)))),
+        case("signed by bob as alice", "bad_signature", resigned(base, bob.sign_seed)),
+        case("signed by alice, checked with bob's key", "bad_signature", good, sign_pub=bob_pub),
+        case(
+            "signed under another tag (pipo/test/v1)",
+            "bad_signature",
+            resigned(base, tag=SignatureTag.TEST),
+        ),
+        case(
+            "signed under another tag (pipo/epoch/v1)",
+            "bad_signature",
+            resigned(base, tag=SignatureTag.EPOCH),
+        ),
+        case(
+            "signature over the header only",
+            "bad_signature",
+            changed(
+                sig=b64u_encode(sign(SignatureTag.MESSAGE, base.associated_data(), alice.sign_seed))
+            ),
+        ),
+        # (3) Decryption: a correctly signed envelope that does not decrypt.
+        case(
+            "ts changed and re-signed by the sender (AD mismatch)",
+            "decrypt_failed",
+            resigned(dataclasses.replace(base, ts=T0 + 1)),
+        ),
+        case(
+            "moved to another room and re-signed",
+            "decrypt_failed",
+            resigned(dataclasses.replace(base, room=ROOM_OTHER)),
+        ),
+        case(
+            "id changed and re-signed",
+            "decrypt_failed",
+            resigned(dataclasses.replace(base, id=message_id("other id"))),
+        ),
+        case(
+            "ciphertext flipped and re-signed",
+            "decrypt_failed",
+            resigned(dataclasses.replace(base, ciphertext=flip(ciphertext, 3))),
+        ),
+        case(
+            "nonce flipped and re-signed",
+            "decrypt_failed",
+            resigned(dataclasses.replace(base, nonce=flip(nonce, 0))),
+        ),
+        case("wrong epoch key", "decrypt_failed", good, key=b64u_encode(ROOM_OTHER_KEY)),
+        # (4) Padding.
+        case(
+            "no 0x80 (zeros only)",
+            "bad_padding",
+            plaintext(body + bytes(256 - len(body))),
+        ),
+        case(
+            "length not a bucket (300 bytes)",
+            "bad_padding",
+            plaintext(body + b"\x80" + bytes(300 - len(body) - 1)),
+        ),
+        case(
+            "a stray byte after the 0x80",
+            "bad_padding",
+            plaintext(body + b"\x80" + bytes(100) + b"\x01" + bytes(256 - len(body) - 102)),
+        ),
+        case(
+            "padded to 512 though 256 holds it",
+            "bad_padding",
+            plaintext(body + b"\x80" + bytes(512 - len(body) - 1)),
+        ),
+        case(
+            "0x81 instead of 0x80",
+            "bad_padding",
+            plaintext(body + b"\x81" + bytes(256 - len(body) - 1)),
+        ),
+        # (5) Content.
+        case("content not UTF-8", "malformed_content", plaintext(pad_content(b"\xff\xfe{}"))),
+        case("content not JSON", "malformed_content", raw_inside("kind=text")),
+        case(
+            "content not canonical (spaces)",
+            "malformed_content",
+            raw_inside('{"kind": "text", "text": "hi"}'),
+        ),
+        case(
+            "content not canonical (keys unsorted)",
+            "malformed_content",
+            raw_inside('{"text":"hi","kind":"text"}'),
+        ),
+        case(
+            "content with a duplicate key",
+            "malformed_content",
+            raw_inside('{"kind":"text","text":"a","text":"b"}'),
+        ),
+        case(
+            "content with a lone surrogate",
+            "malformed_content",
+            raw_inside('{"kind":"text","text":"\\ud800"}'),
+        ),
+        case(
+            "content with a non-integer number",
+            "malformed_content",
+            raw_inside('{"kind":"poll","n":1.0}'),
+        ),
+        case("empty content", "malformed_content", plaintext(pad_content(b""))),
+        case("content an array", "malformed_content", content_inside([{"kind": "text"}])),
+        case(
+            "text with an unknown field",
+            "malformed_content",
+            content_inside({"format": "md", "kind": "text", "text": "hi"}),
+        ),
+        case("empty text", "malformed_content", content_inside({"kind": "text", "text": ""})),
+        case(
+            "reaction without on",
+            "malformed_content",
+            content_inside({"emoji": "👍", "kind": "reaction", "target": first}),
+        ),
+        # (1) Shape.
+        case("extra field", "malformed_envelope", changed(parent=first)),
+        case(
+            "missing nonce",
+            "malformed_envelope",
+            {k: v for k, v in good.items() if k != "nonce"},
+        ),
+        case("missing sig", "malformed_envelope", {k: v for k, v in good.items() if k != "sig"}),
+        case("version 2", "malformed_envelope", changed(v=2)),
+        case("version as boolean", "malformed_envelope", changed(v=True)),
+        case("version as string", "malformed_envelope", changed(v="1")),
+        case(
+            "id a UUIDv4",
+            "malformed_envelope",
+            changed(id="0e5a1e4c-3d2b-4f6a-9b8c-7d6e5f4a3b2c"),
+        ),
+        case("id in upper case", "malformed_envelope", changed(id=good["id"].upper())),
+        case(
+            "id of variant 11",
+            "malformed_envelope",
+            changed(id=good["id"][:19] + "c" + good["id"][20:]),
+        ),
+        case("id without dashes", "malformed_envelope", changed(id=good["id"].replace("-", ""))),
+        case("id as number", "malformed_envelope", changed(id=7)),
+        case("room in upper case", "malformed_envelope", changed(room=ROOM.upper())),
+        case("room not a UUID", "malformed_envelope", changed(room="general")),
+        case("tenant not a slug", "malformed_envelope", changed(tenant="Acme")),
+        case("sender in upper case", "malformed_envelope", changed(sender="Alice")),
+        case("empty sender", "malformed_envelope", changed(sender="")),
+        case("negative epoch", "malformed_envelope", changed(epoch=-1)),
+        case("epoch as string", "malformed_envelope", changed(epoch="3")),
+        case("epoch beyond 2^53-1", "malformed_envelope", changed(epoch=2**53)),
+        case("ts not an integer", "malformed_envelope", changed(ts=1.5)),
+        case("ts null", "malformed_envelope", changed(ts=None)),
+        case("nonce of 23 bytes", "malformed_envelope", changed(nonce=b64u_encode(nonce[:23]))),
+        case("nonce padded", "malformed_envelope", changed(nonce=good["nonce"] + "=")),
+        case(
+            "ciphertext of 271 bytes",
+            "malformed_envelope",
+            changed(ciphertext=b64u_encode(ciphertext[:-1])),
+        ),
+        case(
+            "ciphertext of 65,553 bytes",
+            "malformed_envelope",
+            changed(ciphertext=b64u_encode(bytes(MAX_CIPHERTEXT_BYTES + 1))),
+        ),
+        case(
+            "ciphertext with non-zero trailing bits",
+            "malformed_envelope",
+            changed(ciphertext=trailing_bits(good["ciphertext"])),
+        ),
+        case(
+            "ciphertext in standard base64",
+            "malformed_envelope",
+            changed(ciphertext=good["ciphertext"].replace("-", "+").replace("_", "/")),
+        ),
+        case("ciphertext as array", "malformed_envelope", changed(ciphertext=[1, 2])),
+        case("sig of 63 bytes", "malformed_envelope", changed(sig=b64u_encode(base.sig[:63]))),
+        case(
+            "sig with non-zero trailing bits",
+            "malformed_envelope",
+            changed(sig=trailing_bits(good["sig"])),
+        ),
+        case(
+            "a bad shape wins over a bad signature",
+            "malformed_envelope",
+            changed(ts=T0 + 1, sender="Alice"),
+        ),
+        case("envelope an array", "malformed_envelope", [good]),
+        case("envelope null", "malformed_envelope", None),
+    ]
+    assert "-" in good["ciphertext"] or "_" in good["ciphertext"]
+
+    content_invalid = []
+    for why, value in [
+        ("text with an unknown field", {"kind": "text", "text": "hi", "format": "md"}),
+        ("text empty", {"kind": "text", "text": ""}),
+        ("text of 16,001 characters", {"kind": "text", "text": "x" * 16_001}),
+        ("text a number", {"kind": "text", "text": 5}),
+        ("text missing", {"kind": "text"}),
+        (
+            "parent a UUIDv4",
+            {"kind": "text", "text": "hi", "parent": str(uuid.UUID(int=1, version=4))},
+        ),
+        ("parent in upper case", {"kind": "text", "text": "hi", "parent": first.upper()}),
+        ("parent null", {"kind": "text", "text": "hi", "parent": None}),
+        ("edit without target", {"kind": "edit", "text": "x"}),
+        ("edit with empty text", {"kind": "edit", "target": first, "text": ""}),
+        ("delete with text", {"kind": "delete", "target": first, "text": "x"}),
+        ("delete of a non-id", {"kind": "delete", "target": "last"}),
+        ("reaction emoji empty", {"kind": "reaction", "target": first, "emoji": "", "on": True}),
+        (
+            "reaction emoji of 65 characters",
+            {"kind": "reaction", "target": first, "emoji": "👍" * 65, "on": True},
+        ),
+        (
+            "reaction on as string",
+            {"kind": "reaction", "target": first, "emoji": "x", "on": "true"},
+        ),
+        ("reaction on as 1", {"kind": "reaction", "target": first, "emoji": "x", "on": 1}),
+        ("kind in upper case", {"kind": "Text", "text": "hi"}),
+        ("kind missing", {"text": "hi"}),
+        ("kind empty", {"kind": ""}),
+        ("kind of 33 characters", {"kind": "k" * 33}),
+        ("kind with a digit", {"kind": "poll2"}),
+        ("kind a number", {"kind": 1}),
+        ("unknown kind with a non-integer number", {"kind": "poll", "n": 0.5}),
+        ("unknown kind nested 33 deep", {"kind": "deep", "x": nested(32)}),
+        ("content of 65,536 bytes", blob(MAX_CONTENT_BYTES + 1)),
+        ("an array", [{"kind": "text", "text": "hi"}]),
+        ("a string", "hi"),
+        ("null", None),
+    ]:
+        try:
+            parse_content(value)
+        except EnvelopeError as error:
+            if error.code != "malformed_content":
+                raise AssertionError(f"{why}: {error.code}") from error
+        else:
+            raise AssertionError(f"content case {why!r} was accepted")
+        content_invalid.append({"why": why, "content": value, "error": "malformed_content"})
+    content_valid = [
+        {"kind": "text", "text": "x" * 16_000},
+        {"kind": "text", "text": "😀" * 16_000},  # 32,000 UTF-16 units, 16,000 characters
+        {"kind": "reaction", "target": first, "emoji": "👍" * 64, "on": False},
+        {"kind": "deep", "x": nested(31)},
+        {"kind": "k" * 32},
+        {"kind": "file_v_next", "anything": [1, "two", True, None, {"three": -3}]},
+    ]
+    for sample in content_valid:
+        assert parse_content(sample) == sample
+
+    padding_valid = [
+        {"content_length": n, "padded_length": len(pad_content(bytes(n)))}
+        for n in (0, 1, 254, 255, 256, 511, 512, 1023, 1024, 32767, 32768, 65534, 65535)
+    ]
+    padding_invalid = []
+    for why, data in [
+        ("empty", b""),
+        ("zeros only", bytes(256)),
+        ("255 bytes", b"{}\x80" + bytes(252)),
+        ("257 bytes", b"{}\x80" + bytes(254)),
+        ("a stray byte after the 0x80", b"{}\x80" + bytes(10) + b"\x02" + bytes(242)),
+        ("0x80 not the last non-zero byte", b"{}\x80\x80\x01" + bytes(251)),
+        ("padded beyond the smallest bucket", b"{}\x80" + bytes(509)),
+        ("0x00 0x80 at the end of a full bucket", bytes(255) + b"\x01"),
+    ]:
+        try:
+            unpad_content(data)
+        except EnvelopeError as error:
+            if error.code != "bad_padding":
+                raise AssertionError(f"{why}: {error.code}") from error
+        else:
+            raise AssertionError(f"padding case {why!r} was accepted")
+        padding_invalid.append({"why": why, "padded": b64u_encode(data), "error": "bad_padding"})
+
+    ids_valid = [first, message_id("zero", 0), message_id("max", 2**48 - 1)]
+    ids_invalid = [
+        ("a UUIDv4", "0e5a1e4c-3d2b-4f6a-9b8c-7d6e5f4a3b2c"),
+        ("upper case", first.upper()),
+        ("variant 11", first[:19] + "c" + first[20:]),
+        ("variant 0", first[:19] + "7" + first[20:]),
+        ("version 8", first[:14] + "8" + first[15:]),
+        ("no dashes", first.replace("-", "")),
+        ("braces", "{" + first + "}"),
+        ("trailing newline", first + "\n"),
+        ("empty", ""),
+    ]
+    for _why, text in ids_invalid:
+        assert not is_message_id(text)
+    return {
+        "tenant": "acme",
+        "room": ROOM,
+        "epoch_key": epoch_key,
+        "senders": {user: person_json(ROOM_PEOPLE[user]) for user in ("alice", "bob")},
+        "valid": valid,
+        "invalid": invalid,
+        "content_valid": content_valid,
+        "content_invalid": content_invalid,
+        "padding_valid": padding_valid,
+        "padding_invalid": padding_invalid,
+        "message_ids": {
+            "valid": ids_valid,
+            "invalid": [{"why": why, "id": text} for why, text in ids_invalid],
+        },
+    }
+
+
+def nested(depth: int) -> Any:
+    """Arrays nested ``depth`` deep."""
+    value: Any = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def signed_record(
+    *,
+    epoch: int = 0,
+    creator: str = "alice",
+    recipients: Sequence[str] = ("alice", "bob", "carol"),
+    key: bytes = ROOM_EPOCH_KEY,
+    check: bytes | None = None,
+    sealed: dict[str, bytes] | None = None,
+    seed: bytes | None = None,
+    room: str = ROOM,
+    chain_seq: int = 41,
+    label: str = "",
+) -> EpochRecord:
+    """A record sealed with reproducible boxes and signed (by the creator unless ``seed``)."""
+    boxes = {
+        user: sealed_box(key, ROOM_PEOPLE[user].box_pub, f"{label}{epoch} {user}")
+        for user in recipients
+    }
+    if sealed is not None:
+        boxes |= sealed
+    return _signed_record(
+        "acme",
+        room,
+        epoch,
+        creator,
+        chain_seq,
+        T0 + epoch,
+        key_check(key) if check is None else check,
+        boxes,
+        seed or ROOM_PEOPLE[creator].sign_seed,
+    )
+
+
+def check_epoch_error(case: dict[str, Any]) -> dict[str, Any]:
+    """Run an invalid record or share through parse, verify, open; it must fail with ``error``."""
+    try:
+        if "share" in case:
+            record = parse_epoch_record(case["record"])
+            share = parse_epoch_share(case["share"])
+            verify_epoch_share(share, b64u_decode(case["sign_pub"]))
+            open_epoch_share(share, b64u_decode(case["box_secret"]), record)
+        else:
+            record = parse_epoch_record(case["record"])
+            verify_epoch_record(record, b64u_decode(case["sign_pub"]))
+            open_epoch_record(record, case["user"], b64u_decode(case["box_secret"]))
+    except EpochError as error:
+        if error.code != case["error"]:
+            raise AssertionError(f"{case['why']}: {error.code} ({error.message})") from error
+        return case
+    raise AssertionError(f"epoch case {case['why']!r} was accepted")
+
+
+def epoch_vectors() -> dict[str, Any]:
+    people = ROOM_PEOPLE
+    alice, bob = people["alice"], people["bob"]
+    records = [
+        ("three members, epoch 0", signed_record()),
+        ("a room of one, epoch 1", signed_record(epoch=1, recipients=("alice",))),
+        (
+            "usernames with '-' and '.' (JCS key order), created by bob",
+            signed_record(
+                epoch=2, creator="bob", recipients=("bob.builder", "bob-2", "bob", "dave")
+            ),
+        ),
+    ]
+    valid = []
+    for name, record in records:
+        for user in record.sealed:
+            assert open_epoch_record(record, user, people[user].box_secret) == ROOM_EPOCH_KEY
+        valid.append(
+            {
+                "name": name,
+                "record": record.to_json(),
+                "signed_json": record.signed_message().decode("utf-8"),
+                "creator_sign_pub": b64u_encode(people[record.creator].sign_pub),
+            }
+        )
+    base = records[0][1]
+    good: dict[str, Any] = base.to_json()
+    alice_pub, bob_pub = b64u_encode(alice.sign_pub), b64u_encode(bob.sign_pub)
+
+    def case(
+        why: str,
+        error: str,
+        record: Any,
+        *,
+        user: str = "bob",
+        sign_pub: str = alice_pub,
+        box_secret: bytes | None = None,
+    ) -> dict[str, Any]:
+        return check_epoch_error(
+            {
+                "why": why,
+                "record": record,
+                "sign_pub": sign_pub,
+                "user": user,
+                "box_secret": b64u_encode(box_secret or people[user].box_secret),
+                "error": error,
+            }
+        )
+
+    def changed(**fields: Any) -> dict[str, Any]:
+        return good | fields
+
+    def resigned(
+        record: EpochRecord, seed: bytes = alice.sign_seed, tag: str = ""
+    ) -> dict[str, Any]:
+        sig = sign(tag or SignatureTag.EPOCH, record.signed_message(), seed)
+        return dataclasses.replace(record, sig=sig).to_json()
+
+    other_box = sealed_box(ROOM_OTHER_KEY, bob.box_pub, "other key for bob")
+    many = {f"u{index:04d}": base.sealed["alice"] for index in range(1025)}
+    many["alice"] = base.sealed["alice"]
+    del many["u0000"]
+    assert len(many) == 1025
+    record_invalid = [
+        case(
+            "flipped signature byte", "bad_signature", changed(sig=b64u_encode(flip(base.sig, 9)))
+        ),
+        case("chain_seq changed after signing", "bad_signature", changed(chain_seq=42)),
+        case("epoch changed after signing", "bad_signature", changed(epoch=1)),
+        case(
+            "bob's box replaced after signing",
+            "bad_signature",
+            changed(sealed=good["sealed"] | {"bob": b64u_encode(other_box)}),
+        ),
+        case(
+            "a recipient dropped after signing",
+            "bad_signature",
+            changed(sealed={k: v for k, v in good["sealed"].items() if k != "carol"}),
+        ),
+        case("signed by bob, creator alice", "bad_signature", resigned(base, bob.sign_seed)),
+        case("checked with bob's key", "bad_signature", good, sign_pub=bob_pub),
+        case(
+            "signed under another tag (pipo/epoch-share/v1)",
+            "bad_signature",
+            resigned(base, tag=SignatureTag.EPOCH_SHARE),
+        ),
+        case(
+            "signed under another tag (pipo/msg/v1)",
+            "bad_signature",
+            resigned(base, tag=SignatureTag.MESSAGE),
+        ),
+        case(
+            "bob's box holds another key (signed)",
+            "key_check_mismatch",
+            signed_record(sealed={"bob": other_box}).to_json(),
+        ),
+        case(
+            "key_check of another key (signed)",
+            "key_check_mismatch",
+            signed_record(check=key_check(ROOM_OTHER_KEY)).to_json(),
+            user="alice",
+        ),
+        case(
+            "bob's box sealed to carol's key (signed)",
+            "decrypt_failed",
+            signed_record(
+                sealed={"bob": sealed_box(ROOM_EPOCH_KEY, people["carol"].box_pub, "to carol")}
+            ).to_json(),
+        ),
+        case(
+            "bob's box is 80 random bytes (signed)",
+            "decrypt_failed",
+            signed_record(
+                sealed={"bob": secret("noise 1") + secret("noise 2")[:16] + secret("noise 3")[:32]}
+            ).to_json(),
+        ),
+        case(
+            "opened with bob's rotated box key",
+            "decrypt_failed",
+            good,
+            box_secret=BOB_ROTATED.box_secret,
+        ),
+        case("opened by dave, who is not sealed to", "not_sealed_to_you", good, user="dave"),
+        case("empty sealed", "malformed_epoch", changed(sealed={})),
+        case(
+            "1,025 recipients",
+            "malformed_epoch",
+            changed(sealed={k: b64u_encode(v) for k, v in many.items()}),
+        ),
+        case(
+            "creator not sealed to",
+            "malformed_epoch",
+            changed(sealed={k: v for k, v in good["sealed"].items() if k != "alice"}),
+        ),
+        case(
+            "a sealed name in upper case",
+            "malformed_epoch",
+            changed(sealed=good["sealed"] | {"Dave": good["sealed"]["bob"]}),
+        ),
+        case(
+            "a sealed name starting with '-'",
+            "malformed_epoch",
+            changed(sealed=good["sealed"] | {"-dave": good["sealed"]["bob"]}),
+        ),
+        case(
+            "a sealed name of 65 characters",
+            "malformed_epoch",
+            changed(sealed=good["sealed"] | {"d" * 65: good["sealed"]["bob"]}),
+        ),
+        case("creator in upper case", "malformed_epoch", changed(creator="Alice")),
+        case(
+            "a sealed box of 79 bytes",
+            "malformed_epoch",
+            changed(sealed=good["sealed"] | {"bob": b64u_encode(base.sealed["bob"][:79])}),
+        ),
+        case(
+            "a sealed box with non-zero trailing bits",
+            "malformed_epoch",
+            changed(sealed=good["sealed"] | {"bob": trailing_bits(good["sealed"]["bob"])}),
+        ),
+        case(
+            "a sealed box as null",
+            "malformed_epoch",
+            changed(sealed=good["sealed"] | {"bob": None}),
+        ),
+        case("sealed a list", "malformed_epoch", changed(sealed=list(good["sealed"].values()))),
+        case(
+            "key_check of 31 bytes",
+            "malformed_epoch",
+            changed(key_check=b64u_encode(base.key_check[:31])),
+        ),
+        case("sig padded", "malformed_epoch", changed(sig=good["sig"] + "==")),
+        case("extra field", "malformed_epoch", changed(history="all")),
+        case(
+            "missing chain_seq",
+            "malformed_epoch",
+            {k: v for k, v in good.items() if k != "chain_seq"},
+        ),
+        case("version 2", "malformed_epoch", changed(v=2)),
+        case("version as boolean", "malformed_epoch", changed(v=True)),
+        case("room in upper case", "malformed_epoch", changed(room=ROOM.upper())),
+        case("tenant not a slug", "malformed_epoch", changed(tenant="ACME")),
+        case("negative epoch", "malformed_epoch", changed(epoch=-1)),
+        case("epoch as string", "malformed_epoch", changed(epoch="0")),
+        case("ts not an integer", "malformed_epoch", changed(ts=1.5)),
+        case("record an array", "malformed_epoch", [good]),
+    ]
+
+    # Shares of the epoch-0 key.
+    erin = people["erin"]
+    shares = [
+        (
+            "alice shares with erin, a newcomer",
+            _signed_share(
+                "acme",
+                ROOM,
+                0,
+                "erin",
+                "alice",
+                T0 + MINUTE,
+                sealed_box(ROOM_EPOCH_KEY, erin.box_pub, "share erin"),
+                alice.sign_seed,
+            ),
+            erin,
+            alice,
+        ),
+        (
+            "bob shares with himself after rotating his keys",
+            _signed_share(
+                "acme",
+                ROOM,
+                0,
+                "bob",
+                "bob",
+                T0 + 2 * MINUTE,
+                sealed_box(ROOM_EPOCH_KEY, BOB_ROTATED.box_pub, "share bob"),
+                BOB_ROTATED.sign_seed,
+            ),
+            BOB_ROTATED,
+            BOB_ROTATED,
+        ),
+    ]
+    share_valid = []
+    for name, share, recipient, sharer in shares:
+        assert open_epoch_share(share, recipient.box_secret, base) == ROOM_EPOCH_KEY
+        share_valid.append(
+            {
+                "name": name,
+                "share": share.to_json(),
+                "signed_json": share.signed_message().decode("utf-8"),
+                "by_sign_pub": b64u_encode(sharer.sign_pub),
+                "box_secret": b64u_encode(recipient.box_secret),
+            }
+        )
+    share = shares[0][1]
+    share_good: dict[str, Any] = share.to_json()
+
+    def share_case(
+        why: str,
+        error: str,
+        value: Any,
+        *,
+        sign_pub: str = alice_pub,
+        record: Any = None,
+        box_secret: bytes = erin.box_secret,
+    ) -> dict[str, Any]:
+        return check_epoch_error(
+            {
+                "why": why,
+                "share": value,
+                "record": good if record is None else record,
+                "sign_pub": sign_pub,
+                "box_secret": b64u_encode(box_secret),
+                "error": error,
+            }
+        )
+
+    def share_changed(**fields: Any) -> dict[str, Any]:
+        return share_good | fields
+
+    def share_signed(**fields: Any) -> dict[str, Any]:
+        return _resign_share(dataclasses.replace(share, **fields), alice.sign_seed)
+
+    share_invalid = [
+        share_case(
+            "flipped signature byte",
+            "bad_signature",
+            share_changed(sig=b64u_encode(flip(share.sig, 0))),
+        ),
+        share_case("user changed after signing", "bad_signature", share_changed(user="dave")),
+        share_case(
+            "sealed changed after signing",
+            "bad_signature",
+            share_changed(
+                sealed=b64u_encode(sealed_box(ROOM_EPOCH_KEY, erin.box_pub, "share erin again"))
+            ),
+        ),
+        share_case("signed by bob as alice", "bad_signature", _resign_share(share, bob.sign_seed)),
+        share_case("checked with bob's key", "bad_signature", share_good, sign_pub=bob_pub),
+        share_case(
+            "signed under another tag (pipo/epoch/v1)",
+            "bad_signature",
+            _resign_share(share, alice.sign_seed, SignatureTag.EPOCH),
+        ),
+        share_case(
+            "a share for epoch 1 against the epoch-0 record",
+            "wrong_epoch",
+            share_signed(epoch=1),
+        ),
+        share_case("a share for another room", "wrong_epoch", share_signed(room=ROOM_OTHER)),
+        share_case("a share of another tenant", "wrong_epoch", share_signed(tenant="lear-co")),
+        share_case(
+            "the key of another epoch (signed)",
+            "key_check_mismatch",
+            share_signed(sealed=sealed_box(ROOM_OTHER_KEY, erin.box_pub, "share other key")),
+        ),
+        share_case(
+            "sealed to carol, opened by erin (signed)",
+            "decrypt_failed",
+            share_signed(sealed=sealed_box(ROOM_EPOCH_KEY, people["carol"].box_pub, "share carol")),
+        ),
+        share_case("extra field", "malformed_share", share_changed(note="hi")),
+        share_case(
+            "missing by", "malformed_share", {k: v for k, v in share_good.items() if k != "by"}
+        ),
+        share_case("user in upper case", "malformed_share", share_changed(user="Erin")),
+        share_case("empty by", "malformed_share", share_changed(by="")),
+        share_case(
+            "sealed of 81 bytes",
+            "malformed_share",
+            share_changed(sealed=b64u_encode(share.sealed + b"\x00")),
+        ),
+        share_case(
+            "sealed with non-zero trailing bits",
+            "malformed_share",
+            share_changed(sealed=trailing_bits(share_good["sealed"])),
+        ),
+        share_case("version as string", "malformed_share", share_changed(v="1")),
+        share_case("epoch as string", "malformed_share", share_changed(epoch="0")),
+        share_case("room not a UUID", "malformed_share", share_changed(room="general")),
+        share_case("share an array", "malformed_share", [share_good]),
+    ]
+
+    key_checks = [
+        {"epoch_key": b64u_encode(key), "key_check": b64u_encode(key_check(key))}
+        for key in (bytes(32), b"\xff" * 32, ROOM_EPOCH_KEY, ROOM_OTHER_KEY)
+    ]
+    return {
+        "tenant": "acme",
+        "room": ROOM,
+        "epoch_key": b64u_encode(ROOM_EPOCH_KEY),
+        "key_check": b64u_encode(key_check(ROOM_EPOCH_KEY)),
+        "people": {user: person_json(keys) for user, keys in people.items()}
+        | {"bob (rotated)": person_json(BOB_ROTATED)},
+        "key_checks": key_checks,
+        "records": {"valid": valid, "invalid": record_invalid},
+        "shares": {"record": good, "valid": share_valid, "invalid": share_invalid},
+    }
+
+
+def _resign_share(share: EpochShare, seed: bytes, tag: str = "") -> dict[str, Any]:
+    sig = sign(tag or SignatureTag.EPOCH_SHARE, share.signed_message(), seed)
+    return dataclasses.replace(share, sig=sig).to_json()
+
+
 FILES = {
     "base64url.json": base64url_vectors,
     "canonical_json.json": canonical_json_vectors,
@@ -1441,6 +2434,8 @@ FILES = {
     "chain/keys.json": chain_keys_vectors,
     "chain/rooms.json": chain_rooms_vectors,
     "chain/framing.json": chain_framing_vectors,
+    "rooms/envelopes.json": envelope_vectors,
+    "rooms/epochs.json": epoch_vectors,
 }
 
 

@@ -27,7 +27,7 @@ import {
   TENANT_SLUG_PATTERN,
   USERNAME_PATTERN,
 } from "./identity";
-import { SignatureTag, sign, signPublicKey, verify } from "./signing";
+import { SignatureTag, sign, signingInput, signPublicKey, verify } from "./signing";
 import { lib } from "./sodium";
 
 export const LINK_VERSION = 1;
@@ -762,6 +762,63 @@ function readLink(data: unknown, sink: Sink | undefined): Link {
     checkSignature(sink, SignatureTag.LINK, input, message, cosig, cosigner, keyText, failure);
   });
   return new Link(CONSTRUCT, { tenant, seq, prev, ts, type, body, signer, sig, cosigs, encoded, bundles });
+}
+
+/**
+ * A multi-root genesis as the server drafts it (PROTOCOL.md §6.8): the
+ * genesis link without `sig` and `cosigs`, which every root signs. Checked
+ * exactly like a genesis on its own (shape, size, body, each root bundle's
+ * self-signature); only the roots' signatures, which do not exist yet, are
+ * left out. Returns the parsed link (its `sig` and cosigs are placeholders)
+ * and the bytes each root signs.
+ *
+ * @throws {@link ChainError} `malformed_link` (also for a draft that is not a
+ *   genesis or carries `sig`/`cosigs`), or `bad_signature` for a root bundle.
+ */
+export function parseGenesisDraft(data: unknown): { readonly link: Link; readonly message: Uint8Array } {
+  const draft = checkObject(
+    data,
+    LINK_FIELDS.filter((name) => name !== "sig"),
+    [],
+    "genesis draft",
+  );
+  if (draft.type !== LinkType.GENESIS) {
+    throw malformed("a genesis draft is a genesis");
+  }
+  const body = draft.body;
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    typeof value === "object" && value !== null && !Array.isArray(value) && isPlainObject(value);
+  const roots: unknown[] = isObject(body) && Array.isArray(body.roots) ? body.roots : [];
+  const placeholder = b64uEncode(new Uint8Array(64));
+  const candidate: JsonObject = { ...draft, sig: placeholder };
+  if (roots.length > 1) {
+    candidate.cosigs = roots.slice(1).map((root: unknown) => ({
+      signer: isObject(root) ? root.sign_pub : null,
+      sig: placeholder,
+    }));
+  }
+  const sink: Sink = { checks: [], at: 0 };
+  const link = readLink(candidate, sink);
+  let message: Uint8Array;
+  try {
+    message = canonicalJson(draft);
+  } catch (error) {
+    if (error instanceof CanonicalJsonError) {
+      throw malformed(`genesis draft: ${error.message}`);
+    }
+    throw error;
+  }
+  const linkInput = signingInput(SignatureTag.LINK, message);
+  for (const check of sink.checks) {
+    if (equalBytes(check.input, linkInput)) {
+      continue; // a root's signature over the draft: what is being collected
+    }
+    // A root bundle's self-signature (its input carries its own tag).
+    if (!lib().crypto_sign_verify_detached(check.signature, check.input, check.publicKey)) {
+      throw new ChainError("bad_signature", check.message);
+    }
+  }
+  return { link, message };
 }
 
 /**

@@ -34,9 +34,31 @@ export type ChainErrorCode =
   | "not_in_room"
   | "bundle_mismatch";
 
+/** The stable codes of {@link EnvelopeError} (PROTOCOL.md §7.3-7.4). */
+export type EnvelopeErrorCode =
+  | "malformed_envelope"
+  | "bad_signature"
+  | "decrypt_failed"
+  | "bad_padding"
+  | "malformed_content";
+
+/** The stable codes of {@link EpochError} (PROTOCOL.md §7.1-7.2). */
+export type EpochErrorCode =
+  | "malformed_epoch"
+  | "malformed_share"
+  | "bad_signature"
+  | "not_sealed_to_you"
+  | "wrong_epoch"
+  | "decrypt_failed"
+  | "key_check_mismatch"
+  /** Client side: a record or share the verified chain does not back (§7.1). */
+  | "not_backed_by_chain";
+
 /** The stable codes of {@link ProtocolError} and its subclasses. */
 export type ProtocolErrorCode =
   | ChainErrorCode
+  | EnvelopeErrorCode
+  | EpochErrorCode
   | "protocol_error"
   | "bad_base64url"
   | "non_canonical_json_value"
@@ -215,5 +237,32 @@ export class ChainError extends ProtocolError {
     super(message, code);
     this.at = at;
     this.name = "ChainError";
+  }
+}
+
+/**
+ * A message envelope, its padding or its content that PiPo refuses
+ * (PROTOCOL.md §7.3-7.4). The code varies per instance (one of
+ * {@link EnvelopeErrorCode}).
+ */
+export class EnvelopeError extends ProtocolError {
+  declare readonly code: EnvelopeErrorCode;
+
+  constructor(code: EnvelopeErrorCode, message: string) {
+    super(message, code);
+    this.name = "EnvelopeError";
+  }
+}
+
+/**
+ * An epoch record or epoch share that PiPo refuses (PROTOCOL.md §7.1-7.2).
+ * The code varies per instance (one of {@link EpochErrorCode}).
+ */
+export class EpochError extends ProtocolError {
+  declare readonly code: EpochErrorCode;
+
+  constructor(code: EpochErrorCode, message: string) {
+    super(message, code);
+    this.name = "EpochError";
   }
 }

@@ -75,6 +75,7 @@ export {
   type Member,
   type Policy,
   PolicyMode,
+  parseGenesisDraft,
   parseLink,
   Role,
   type Room,
@@ -85,6 +86,7 @@ export {
   verifyChain,
 } from "./chain";
 export { verifyChainAsync } from "./chainAsync";
+export { ChainHistory } from "./chainHistory";
 export {
   forgetPinnedFingerprint,
   forgetVerifiedHead,
@@ -103,12 +105,62 @@ export {
   MAX_SAFE_INTEGER,
 } from "./encoding";
 export {
+  type Content,
+  type DeleteContent,
+  decodeContent,
+  type EditContent,
+  ENVELOPE_VERSION,
+  Envelope,
+  type EnvelopeFields,
+  type EnvelopeHeaderJson,
+  type EnvelopeJson,
+  isMessageId,
+  MAX_CIPHERTEXT_BYTES,
+  MAX_CONTENT_BYTES,
+  newMessageId,
+  openEnvelope,
+  PAD_BUCKETS,
+  padContent,
+  parseContent,
+  parseEnvelope,
+  type ReactionContent,
+  type SealArgs,
+  sealEnvelope,
+  type TextContent,
+  unpadContent,
+  verifyEnvelope,
+} from "./envelope";
+export {
+  EPOCH_VERSION,
+  EpochRecord,
+  type EpochRecordFields,
+  type EpochRecordJson,
+  EpochShare,
+  type EpochShareFields,
+  type EpochShareJson,
+  keyCheck,
+  MAX_RECIPIENTS,
+  makeEpochRecord,
+  makeEpochShare,
+  newEpochKey,
+  openEpochRecord,
+  openEpochShare,
+  parseEpochRecord,
+  parseEpochShare,
+  verifyEpochRecord,
+  verifyEpochShare,
+} from "./epoch";
+export {
   BundleError,
   BundleMismatchError,
   CanonicalJsonError,
   ChainError,
   type ChainErrorCode,
   EncodingError,
+  EnvelopeError,
+  type EnvelopeErrorCode,
+  EpochError,
+  type EpochErrorCode,
   KdfError,
   KeyFileError,
   KeyFormatError,
@@ -135,6 +187,7 @@ export {
 } from "./identity";
 export { forgetUnlockedKeys, type KeyStoreMeta, loadUnlockedKeys, storeUnlockedKeys } from "./keyStore";
 export {
+  type GenesisExpectations,
   type LinkContext,
   type LinkHead,
   type LinkPolicy,
@@ -142,11 +195,16 @@ export {
   makeGenesisLink,
   makeInviteLink,
   makeRemoveLink,
+  makeRoomAddLink,
+  makeRoomCreateLink,
+  makeRoomRemoveLink,
   makeRotateKeysLink,
   makeSetRoleLink,
   type SelfOrAdminHow,
+  signGenesisDraft,
 } from "./links";
 export { encryptForPgpKey, type GenesisAnchor, genesisStatement, verifyGenesisAnchor } from "./pgp";
+export { type OpenedMessage, RoomKeyring } from "./roomKeyring";
 export { type PreparedRotation, prepareRotation } from "./rotation";
 export { SAFETY_CODE_SYMBOLS, SAFETY_SYMBOLS, type SafetySymbol, safetyCode } from "./safetyCode";
 export { SignatureTag, sign, signingInput, signPublicKey, verify } from "./signing";

@@ -19,6 +19,8 @@ export const SignatureTag = {
   IDENTITY: "pipo/identity/v1",
   MESSAGE: "pipo/msg/v1",
   LINK: "pipo/link/v1",
+  EPOCH: "pipo/epoch/v1",
+  EPOCH_SHARE: "pipo/epoch-share/v1",
   TEST: "pipo/test/v1",
 } as const;
 

@@ -30,6 +30,9 @@ import {
   makeGenesisLink,
   makeInviteLink,
   makeRemoveLink,
+  makeRoomAddLink,
+  makeRoomCreateLink,
+  makeRoomRemoveLink,
   makeSetRoleLink,
   newInvite,
   newRecoveryFor,
@@ -39,9 +42,11 @@ import {
   prepareRecovery,
   prepareRotation,
   prepareSignup,
+  RoomKeyring,
   rewrapForPassword,
   safetyCode,
   sealToBoxKey,
+  signGenesisDraft as signDraftedGenesis,
   sodiumReady,
   storeUnlockedKeys,
 } from "../protocol";
@@ -99,6 +104,10 @@ export interface TenantInfo {
   readonly founding: "enrolment" | "first_user";
   /** The server's attestation key (b64u) that a genesis names; null if none. */
   readonly serverKey: string | null;
+  /** Root seats of a multi-root genesis (0: one root founds it with their signup). */
+  readonly rootSeats: number;
+  /** The OpenPGP fingerprints the genesis names. */
+  readonly genesisPgp: readonly string[];
 }
 
 /** What people compare to trust a key: derived from the public signing key only. */
@@ -138,7 +147,20 @@ export interface SignUpInput {
 export type AdminLinkSpec =
   | { readonly type: "admit"; readonly bundle: unknown; readonly role: "member" | "admin" }
   | { readonly type: "set_role"; readonly user: string; readonly role: Role }
-  | { readonly type: "remove"; readonly user: string };
+  | { readonly type: "remove"; readonly user: string }
+  | {
+      readonly type: "room_create";
+      readonly room: string;
+      readonly kind: "channel" | "private" | "dm";
+      readonly history: "all" | "joined";
+    }
+  | {
+      readonly type: "room_add";
+      readonly room: string;
+      readonly user: string;
+      readonly role: "admin" | "member";
+    }
+  | { readonly type: "room_remove"; readonly room: string; readonly user: string };
 
 export interface SignUpResult {
   readonly state: UserState;
@@ -220,6 +242,19 @@ export interface AccountStore {
    * requester's bundle that does not verify.
    */
   signAdminLink(spec: AdminLinkSpec, head: LinkHead): LinkJson;
+  /**
+   * Sign the genesis the server drafted for a multi-root workspace, after
+   * checking it names this person's keys and the workspace's server key,
+   * policy and PGP keys. Returns the signature (base64url).
+   */
+  signGenesisDraft(draft: unknown): string;
+  /**
+   * This person's room keys (epoch keys, sealing and opening messages),
+   * bound to the unlocked identity; a new one after a lock or key rotation.
+   */
+  roomKeyring(): RoomKeyring;
+  /** Ask the server for the tenant's facts again (e.g. once its chain is founded). */
+  reloadTenant(): Promise<void>;
   /** The person has stored the recovery code: stop showing it. */
   acknowledgeRecoveryCode(): void;
   /** Leave a pending or declined page for the login page. */
@@ -316,6 +351,9 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
 
   /** The only reference to the unlocked keys. */
   let keys: IdentityKeys | null = null;
+  /** Room epoch keys of the unlocked identity (dropped with it). */
+  let keyring: RoomKeyring | null = null;
+  let keyringKeys: IdentityKeys | null = null;
   const confirmations = new Map<string, Promise<UserState>>();
 
   const tenantSlug = (): string => tenant.value?.slug || config.tenantSlug;
@@ -364,6 +402,8 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
   /** Clear everything about the current person from memory (not the key store). */
   const clearMemory = (): void => {
     keys = null;
+    keyring = null;
+    keyringKeys = null;
     batch(() => {
       user.value = null;
       identity.value = null;
@@ -416,6 +456,7 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
     extra: { email?: string; refusal?: string; recoveryCode?: string } = {},
   ): void => {
     keys = null;
+    keyring = null;
     batch(() => {
       user.value = null;
       identity.value = null;
@@ -457,6 +498,7 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
     } catch (error) {
       // Logged in, but the backup would not open: signed in and locked.
       keys = null;
+      keyring = null;
       batch(() => {
         user.value = session.user;
         identity.value = null;
@@ -479,6 +521,8 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
     switch (plan.kind) {
       case "none":
         return api.signup(body);
+      case "seat":
+        return api.signup({ ...body, enrolmentToken: plan.enrolmentToken });
       case "genesis": {
         const chainLink = makeGenesisLink({
           tenant: slug,
@@ -487,6 +531,7 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
           bundle,
           policy: { mode: info?.signupPolicy ?? "invite", domains: info?.allowedDomains ?? [] },
           serverKey: info?.serverKey ?? "",
+          pgp: info?.genesisPgp ?? [],
         });
         return api.signup({
           ...body,
@@ -588,6 +633,7 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
         });
       } else {
         keys = null;
+        keyring = null;
         batch(() => {
           user.value = who;
           identity.value = null;
@@ -617,10 +663,13 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
         });
         const invited = input.inviteToken !== undefined;
         const emailIssue = emailProblem(email, {
-          required: emailRequired(info?.signupPolicy ?? null, invited),
+          required: emailRequired(
+            info?.signupPolicy ?? null,
+            invited || plan.kind === "genesis" || plan.kind === "seat",
+          ),
           policy: info?.signupPolicy ?? null,
           allowedDomains: allowedDomains(),
-          invited: invited || plan.kind === "genesis",
+          invited: invited || plan.kind === "genesis" || plan.kind === "seat",
         });
         if (emailIssue !== null) {
           throw new AccountError("invalid_email", emailIssue);
@@ -708,6 +757,7 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
         console.warn("PiPo: could not delete the stored keys", error);
       }
       keys = null;
+      keyring = null;
       batch(() => {
         identity.value = null;
         recoveryCode.value = null;
@@ -931,6 +981,32 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
       }
     },
 
+    async reloadTenant(): Promise<void> {
+      tenant.value = await api.getTenant();
+    },
+
+    signGenesisDraft(draft: unknown): string {
+      const signer = requireKeys();
+      const info = tenant.value;
+      if (info === null || info.serverKey === null) {
+        throw new AccountError("genesis_not_ready", "The workspace's details are not loaded yet.");
+      }
+      try {
+        return signDraftedGenesis(
+          draft,
+          {
+            tenant: tenantSlug(),
+            serverKey: info.serverKey,
+            policy: { mode: info.signupPolicy, domains: info.allowedDomains },
+            pgp: info.genesisPgp,
+          },
+          signer,
+        );
+      } catch (error) {
+        throw toAccountError(error, { context: "admin" });
+      }
+    },
+
     signAdminLink(spec: AdminLinkSpec, head: LinkHead): LinkJson {
       const signer = requireKeys();
       const context = { tenant: tenantSlug(), head, ts: Date.now(), keys: signer };
@@ -957,7 +1033,26 @@ export function createAccountStore(config: AppConfig, options: AccountOptions = 
           return makeSetRoleLink({ ...context, user: spec.user, role: spec.role });
         case "remove":
           return makeRemoveLink({ ...context, user: spec.user });
+        case "room_create":
+          return makeRoomCreateLink({ ...context, room: spec.room, kind: spec.kind, history: spec.history });
+        case "room_add":
+          return makeRoomAddLink({ ...context, room: spec.room, user: spec.user, role: spec.role });
+        case "room_remove":
+          return makeRoomRemoveLink({ ...context, room: spec.room, user: spec.user });
       }
+    },
+
+    roomKeyring(): RoomKeyring {
+      const signer = requireKeys();
+      const who = user.value;
+      if (who === null) {
+        throw new AccountError("locked", messageForCode("locked"));
+      }
+      if (keyring === null || keyring.me !== who.username || keyringKeys !== signer) {
+        keyring = new RoomKeyring(tenantSlug(), who.username, signer);
+        keyringKeys = signer;
+      }
+      return keyring;
     },
 
     acknowledgeRecoveryCode(): void {

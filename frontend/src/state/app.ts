@@ -4,13 +4,15 @@
  */
 
 import { computed, effect, type ReadonlySignal } from "@preact/signals-core";
-import { RelaySocket, type RelaySocketOptions } from "../transport/socket";
+import { RelaySocket, type RelaySocketOptions, type SocketListener } from "../transport/socket";
 import { type AccountOptions, type AccountStore, createAccountStore } from "./account";
 import { type AdminApi, type AdminStore, createAdminStore } from "./admin";
 import { type ChainOptions, type ChainStore, createChainStore } from "./chain";
 import type { AppConfig } from "./config";
 import { type ConnectionStore, createConnectionModel } from "./connection";
 import { type CryptoStore, initialiseCrypto } from "./crypto";
+import { createGenesisStore, type GenesisStore } from "./genesis";
+import { createRoomsStore, type RoomsStore } from "./rooms";
 import { createRouter, memoryRouterEnv, type Router, type RouterEnv } from "./router";
 import { type Route, resolveRoute } from "./views";
 
@@ -24,6 +26,10 @@ export interface AppState {
   readonly chain: ChainStore;
   /** Signup requests and member management, for owners and admins. */
   readonly admin: AdminStore;
+  /** Founding a workspace with several root admins (signing the drafted genesis). */
+  readonly genesis: GenesisStore;
+  /** Rooms, their messages and sending. */
+  readonly rooms: RoomsStore;
   readonly router: Router;
   /** The page to show now (redirects are applied by the app itself). */
   readonly route: ReadonlySignal<Route>;
@@ -57,8 +63,20 @@ export interface StartOptions {
 export function startApp(config: AppConfig, options: StartOptions = {}): App {
   const crypto = initialiseCrypto(options.loadCrypto);
   const connection = createConnectionModel();
-  const socket = new RelaySocket({ ...options.socket, path: config.wsPath, listener: connection.listener });
-  socket.start();
+  let rooms: ReturnType<typeof createRoomsStore> | null = null;
+  // The connection store and the rooms store both hear the socket.
+  const listener: SocketListener = {
+    onStatus: (status) => {
+      connection.listener.onStatus?.(status);
+      if (status.kind === "connected") {
+        rooms?.onConnected();
+      }
+    },
+    onPong: (pong) => connection.listener.onPong?.(pong),
+    onServerError: (error) => connection.listener.onServerError?.(error),
+    onFrame: (frame) => rooms?.onFrame(frame),
+  };
+  const socket = new RelaySocket({ ...options.socket, path: config.wsPath, listener });
   const router = createRouter(options.history ?? memoryRouterEnv());
   let chain: ChainStore | null = null;
   const account = createAccountStore(config, {
@@ -70,7 +88,22 @@ export function startApp(config: AppConfig, options: StartOptions = {}): App {
   });
   const chainStore = createChainStore(config, account, options.chain);
   chain = chainStore;
+  rooms = createRoomsStore(account, chainStore, socket);
+  const roomsStore = rooms;
+  // The relay is for signed-in members: connect once the verified chain is there.
+  const stopSocketGuard = effect(() => {
+    if (account.status.value === "unlocked" && chainStore.status.value === "verified") {
+      socket.start();
+    } else if (account.status.value !== "unlocked") {
+      socket.pause();
+    }
+  });
   const admin = createAdminStore(account, chainStore, options.adminApi ? { api: options.adminApi } : {});
+  const genesis = createGenesisStore(account, {
+    onFounded: () => {
+      void chainStore.refresh().catch(() => undefined);
+    },
+  });
   const route = computed(() =>
     resolveRoute(account.status.value, router.path.value, account.recoveryCode.value !== null),
   );
@@ -94,6 +127,8 @@ export function startApp(config: AppConfig, options: StartOptions = {}): App {
       account,
       chain: chainStore,
       admin,
+      genesis,
+      rooms: roomsStore,
       router,
       route,
     },
@@ -101,6 +136,8 @@ export function startApp(config: AppConfig, options: StartOptions = {}): App {
     accountReady,
     stop(): void {
       stopGuards();
+      stopSocketGuard();
+      roomsStore.dispose();
       chainStore.dispose();
       router.dispose();
       socket.close();

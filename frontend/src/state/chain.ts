@@ -25,6 +25,7 @@ import {
   b64uDecodeExact,
   b64uEncode,
   ChainError,
+  ChainHistory,
   type ChainState,
   fingerprint,
   linkHash,
@@ -152,8 +153,31 @@ export interface ChainStore {
    *   empty, not yet synced) or `username` is not a member of it.
    */
   sealForMember(username: string, text: string): string;
+  /** Every room of the verified chain, with its members and their room roles. */
+  readonly rooms: ReadonlySignal<readonly ChainRoomView[]>;
+  /** What the verified chain said at each point (room membership, keys); null until verified. */
+  history(): ChainHistory | null;
+  /**
+   * The X25519 keys of `room`'s members in the verified chain, and the head
+   * seq they are from: the only keys a new room epoch may be sealed to.
+   *
+   * @throws {@link ChainGateError} as {@link sealForMember} does, and
+   *   `not_member` for a room that does not exist in the verified chain.
+   */
+  roomRecipients(room: string): {
+    readonly chainSeq: number;
+    readonly recipients: ReadonlyMap<string, Uint8Array>;
+  };
   /** Forget the verified state in memory (signed out). The stored head stays. */
   reset(): void;
+}
+
+/** A room as the verified chain has it. */
+export interface ChainRoomView {
+  readonly id: string;
+  readonly kind: "channel" | "private" | "dm";
+  readonly history: "all" | "joined";
+  readonly members: readonly { readonly username: string; readonly role: "owner" | "admin" | "member" }[];
 }
 
 /** Why {@link ChainStore.sealForMember} will not encrypt. */
@@ -257,6 +281,22 @@ export function createChainStore(
       .map((username) => memberView(state, username))
       .filter((view): view is ChainMemberView => view !== null);
   });
+  const rooms = computed<readonly ChainRoomView[]>(() => {
+    version.value;
+    const state = verified;
+    if (state === null) {
+      return [];
+    }
+    return [...state.rooms.values()].map((room) => ({
+      id: room.room,
+      kind: room.kind,
+      history: room.history,
+      members: [...room.members]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([username, role]) => ({ username, role })),
+    }));
+  });
+  let historyCache: { version: number; history: ChainHistory } | null = null;
   const roomCount = computed(() => {
     version.value;
     return verified?.rooms.size ?? 0;
@@ -552,6 +592,31 @@ export function createChainStore(
     return run;
   };
 
+  /** The verified state, or why nothing may be encrypted to anyone now. */
+  const gate = (): ChainState => {
+    const current = status.value;
+    if (current === "refused") {
+      throw new ChainGateError(
+        "chain_refused",
+        `PiPo will not encrypt: ${problem.value?.message ?? "the workspace's trust chain was refused."}`,
+      );
+    }
+    if (current === "empty") {
+      throw new ChainGateError(
+        "chain_empty",
+        "This workspace has no signed membership chain yet, so PiPo cannot check anyone's keys and will not encrypt to them.",
+      );
+    }
+    const state = verified;
+    if (current !== "verified" || state === null) {
+      throw new ChainGateError(
+        "chain_unverified",
+        "The workspace's trust chain has not been verified yet, so PiPo will not encrypt to anyone.",
+      );
+    }
+    return state;
+  };
+
   const reset = (): void => {
     epoch++;
     verified = null;
@@ -641,27 +706,39 @@ export function createChainStore(
       }
     },
 
+    rooms,
+
+    history(): ChainHistory | null {
+      if (verified === null) {
+        return null;
+      }
+      const current = version.peek();
+      if (historyCache === null || historyCache.version !== current) {
+        const history = new ChainHistory();
+        history.extend(links);
+        historyCache = { version: current, history };
+      }
+      return historyCache.history;
+    },
+
+    roomRecipients(room: string): { chainSeq: number; recipients: ReadonlyMap<string, Uint8Array> } {
+      const state = gate();
+      const found = state.rooms.get(room);
+      if (found === undefined) {
+        throw new ChainGateError("not_member", "This room is not in the workspace's verified trust chain.");
+      }
+      const recipients = new Map<string, Uint8Array>();
+      for (const username of found.members.keys()) {
+        const member = state.members.get(username);
+        if (member !== undefined) {
+          recipients.set(username, member.boxPub);
+        }
+      }
+      return { chainSeq: state.seq, recipients };
+    },
+
     sealForMember(username: string, text: string): string {
-      const current = status.value;
-      if (current === "refused") {
-        throw new ChainGateError(
-          "chain_refused",
-          `PiPo will not encrypt: ${problem.value?.message ?? "the workspace's trust chain was refused."}`,
-        );
-      }
-      if (current === "empty") {
-        throw new ChainGateError(
-          "chain_empty",
-          "This workspace has no signed membership chain yet, so PiPo cannot check anyone's keys and will not encrypt to them.",
-        );
-      }
-      const state = verified;
-      if (current !== "verified" || state === null) {
-        throw new ChainGateError(
-          "chain_unverified",
-          "The workspace's trust chain has not been verified yet, so PiPo will not encrypt to anyone.",
-        );
-      }
+      const state = gate();
       const name = normaliseUsername(username);
       const member = state.members.get(name);
       if (member === undefined) {

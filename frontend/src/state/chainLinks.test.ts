@@ -20,6 +20,15 @@ describe("signupChainPlan", () => {
     expect(signupChainPlan({ tenant: null, enrolmentToken: "e1" }).kind).toBe("genesis");
   });
 
+  it("should take a root seat, carrying no link, on a tenant with several roots", () => {
+    expect(
+      signupChainPlan({ tenant: tenant({ chainFounded: false, rootSeats: 3 }), enrolmentToken: "e2" }),
+    ).toStrictEqual({ kind: "seat", enrolmentToken: "e2" });
+    expect(
+      signupChainPlan({ tenant: tenant({ chainFounded: false, rootSeats: 1 }), enrolmentToken: "e2" }).kind,
+    ).toBe("genesis");
+  });
+
   it("should found a first-user demo tenant without a genesis, and not once it has one", () => {
     const demo = tenant({ chainFounded: false, founding: "first_user", signupPolicy: "approval" });
     expect(signupChainPlan({ tenant: demo })).toStrictEqual({ kind: "genesis" });

@@ -15,12 +15,16 @@ export interface ChainTenantFacts {
   readonly chainFounded: boolean;
   readonly founding: "enrolment" | "first_user";
   readonly serverKey: string | null;
+  /** Root seats of a multi-root genesis (0 or absent: one root founds it alone). */
+  readonly rootSeats?: number;
 }
 
 /** What a signup carries for the chain. */
 export type SignupChainPlan =
   /** The founding genesis, signed by the newcomer (with the enrolment token of a `#e=` link). */
   | { readonly kind: "genesis"; readonly enrolmentToken?: string }
+  /** A root seat of a multi-root genesis: enrol now, sign the server's draft once every root has. */
+  | { readonly kind: "seat"; readonly enrolmentToken: string }
   /** The newcomer's own admit: open policy, or an invite (with its role and token). */
   | {
       readonly kind: "admit";
@@ -33,7 +37,8 @@ export type SignupChainPlan =
 
 /**
  * The chain link a signup must carry:
- * - a `#e=` enrolment link, or a first-user demo tenant without a genesis: the genesis;
+ * - a `#e=` enrolment link, or a first-user demo tenant without a genesis: the genesis
+ *   (on a tenant with several root seats: no link, the seat; the genesis is signed later);
  * - a chained tenant: with an invite, an `invite` admit of the invite's role;
  *   under the open policy, an `open` admit as member; otherwise none
  *   (approval and domain signups are admitted later);
@@ -48,7 +53,9 @@ export function signupChainPlan(args: {
   const { tenant } = args;
   const enrolment = args.enrolmentToken ?? null;
   if (enrolment !== null && enrolment !== "") {
-    return { kind: "genesis", enrolmentToken: enrolment };
+    return (tenant?.rootSeats ?? 0) > 1
+      ? { kind: "seat", enrolmentToken: enrolment }
+      : { kind: "genesis", enrolmentToken: enrolment };
   }
   if (tenant === null) {
     return { kind: "none" };

@@ -5,7 +5,8 @@
 import { computed, type ReadonlySignal, signal } from "@preact/signals-core";
 import type { Pong, ServerError, SocketListener, SocketStatus } from "../transport/socket";
 
-export type ConnectionStatus = "connecting" | "connected" | "disconnected";
+/** `idle`: not connected and not trying (signed out, or refused for good). */
+export type ConnectionStatus = "idle" | "connecting" | "connected" | "disconnected";
 
 /** Connection signals; only the socket listener from {@link connectionListener} writes them. */
 export interface ConnectionStore {
@@ -34,7 +35,7 @@ export interface ConnectionModel {
  * @param now - clock in milliseconds (injectable for tests).
  */
 export function createConnectionModel(now: () => number = () => performance.now()): ConnectionModel {
-  const status = signal<ConnectionStatus>("connecting");
+  const status = signal<ConnectionStatus>("idle");
   const lastRttMs = signal<number | null>(null);
   const pongs = signal(0);
   const lastServerError = signal<ServerError | null>(null);

@@ -32,6 +32,12 @@ export {
   memberActions,
   type SignupRequestView,
 } from "./admin";
+export {
+  type ApprovalPage,
+  type ApprovalPageOptions,
+  type ApprovalPhase,
+  createApprovalPage,
+} from "./adminApproval";
 export { type App, type AppState, type StartOptions, startApp } from "./app";
 export {
   ChainGateError,
@@ -64,6 +70,12 @@ export { type AppConfig, displayName, PRODUCT_NAME } from "./config";
 export { type ConnectionStatus, type ConnectionStore, createConnectionModel } from "./connection";
 export { type CryptoStatus, type CryptoStore, initialiseCrypto } from "./crypto";
 export {
+  createGenesisStore,
+  type GenesisDraftView,
+  type GenesisRootView,
+  type GenesisStore,
+} from "./genesis";
+export {
   AccountError,
   emailProblem,
   emailRequired,
@@ -79,6 +91,13 @@ export {
   policyText,
   usernameProblem,
 } from "./messages";
+export {
+  createRoomsStore,
+  type MessageView,
+  type RoomListItem,
+  type RoomSocket,
+  type RoomsStore,
+} from "./rooms";
 export {
   confirmTokenFrom,
   createRouter,

@@ -254,6 +254,10 @@ export function messageForCode(code: string, facts: MessageFacts = {}): string {
       return "Only the setup link from the server's operator can set up this workspace.";
     case "genesis_required":
       return "This workspace's signed membership chain has not been set up yet.";
+    case "enrolment_used":
+      return "This setup link has already been used. Each root admin has their own link.";
+    case "genesis_not_ready":
+      return "Not every root admin has enrolled yet: you can sign once they have.";
     case "admit_required":
     case "invite_link_required":
     case "malformed_link":

@@ -16,6 +16,7 @@ export type ViewName =
   | "members"
   | "audit"
   | "requests"
+  | "rooms"
   | "locked"
   | "pending_approval"
   | "pending_email"
@@ -34,6 +35,7 @@ const APP_PAGES: Readonly<Record<string, ViewName>> = {
   "/app/members": "members",
   "/app/audit": "audit",
   "/app/requests": "requests",
+  "/app/rooms": "rooms",
 };
 
 const SIGNED_OUT_PAGES: Readonly<Record<string, ViewName>> = {

@@ -40,6 +40,10 @@ export interface TenantJson {
   readonly founding: "enrolment" | "first_user";
   /** The server's attestation key (b64u), as a genesis must name it; null if none. */
   readonly serverKey: string | null;
+  /** Root seats of a multi-root genesis (0: one root founds it with their signup). */
+  readonly rootSeats: number;
+  /** The OpenPGP fingerprints the genesis names (§6.5). */
+  readonly genesisPgp: readonly string[];
 }
 
 /** Login, `me` and recovery reset: who is logged in and their key backup. */
@@ -280,7 +284,49 @@ export async function getTenant(): Promise<TenantJson> {
     chainFounded: answer.chain_founded === true,
     founding: answer.founding === "first_user" ? "first_user" : "enrolment",
     serverKey: typeof answer.server_key === "string" && answer.server_key !== "" ? answer.server_key : null,
+    rootSeats: typeof answer.root_seats === "number" ? answer.root_seats : 0,
+    genesisPgp: Array.isArray(answer.genesis_pgp)
+      ? answer.genesis_pgp.filter((f): f is string => typeof f === "string")
+      : [],
   };
+}
+
+/** `GET /api/chain/genesis-draft`: a multi-root genesis in the making (root admins only). */
+export interface GenesisDraftJson {
+  readonly rootsTotal: number;
+  readonly enrolled: readonly string[];
+  readonly signed: readonly string[];
+  /** The unsigned genesis every root signs; null until every root has enrolled. */
+  readonly draft: OpaqueJson | null;
+  readonly founded: boolean;
+}
+
+function names(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
+    throw badResponse(`${what} is not a list of names`);
+  }
+  return value as string[];
+}
+
+export async function getGenesisDraft(): Promise<GenesisDraftJson> {
+  const answer = object(await request("GET", "/api/chain/genesis-draft"), "genesis draft");
+  const total = field(answer, "roots_total");
+  if (typeof total !== "number") {
+    throw badResponse("roots_total is not a number");
+  }
+  return {
+    rootsTotal: total,
+    enrolled: names(field(answer, "enrolled"), "enrolled"),
+    signed: names(field(answer, "signed"), "signed"),
+    draft: answer.draft === null || answer.draft === undefined ? null : (answer.draft as OpaqueJson),
+    founded: answer.founded === true,
+  };
+}
+
+/** `POST /api/chain/genesis-draft/signature`: this root's signature; whether the genesis now exists. */
+export async function signGenesisDraft(sig: string): Promise<{ founded: boolean }> {
+  const answer = object(await request("POST", "/api/chain/genesis-draft/signature", { sig }), "signature");
+  return { founded: answer.founded === true };
 }
 
 /** `POST /api/auth/prelogin`: the user's KDF parameters (a stable decoy for unknown users). */
@@ -631,4 +677,55 @@ export async function postLink(
     throw badResponse("seq is not an integer");
   }
   return { seq, hash: string(field(answer, "hash"), "hash") };
+}
+
+/** One stored envelope of a room and its sequence number. */
+export interface StoredMessageJson {
+  readonly seq: number;
+  readonly envelope: OpaqueJson;
+}
+
+/** `GET /api/rooms/<room>/messages?before=&limit=`: newest first; 404 for rooms one is not in. */
+export async function fetchRoomMessages(
+  room: string,
+  options: { readonly before?: number; readonly limit?: number } = {},
+): Promise<{ messages: StoredMessageJson[]; more: boolean }> {
+  const query = new URLSearchParams();
+  if (options.before !== undefined) {
+    query.set("before", String(options.before));
+  }
+  if (options.limit !== undefined) {
+    query.set("limit", String(options.limit));
+  }
+  const suffix = query.size > 0 ? `?${query.toString()}` : "";
+  const answer = object(
+    await request("GET", `/api/rooms/${encodeURIComponent(room)}/messages${suffix}`),
+    "messages",
+  );
+  const list = field(answer, "messages");
+  if (!Array.isArray(list)) {
+    throw badResponse("messages is not a list");
+  }
+  const messages = list.map((item: unknown) => {
+    const entry = object(item, "message");
+    const seq = field(entry, "seq");
+    if (typeof seq !== "number") {
+      throw badResponse("message.seq is not a number");
+    }
+    return { seq, envelope: field(entry, "envelope") };
+  });
+  return { messages, more: answer.more === true };
+}
+
+/** `GET /api/rooms/<room>/epochs`: every epoch record, and the shares addressed to the caller. */
+export async function fetchRoomEpochs(
+  room: string,
+): Promise<{ records: OpaqueJson[]; shares: OpaqueJson[] }> {
+  const answer = object(await request("GET", `/api/rooms/${encodeURIComponent(room)}/epochs`), "epochs");
+  const records = field(answer, "records");
+  const shares = field(answer, "shares");
+  if (!Array.isArray(records) || !Array.isArray(shares)) {
+    throw badResponse("records and shares must be lists");
+  }
+  return { records, shares };
 }

@@ -3,16 +3,23 @@
  * `/ws/` on the page's own origin, kept alive with pings and re-opened with
  * exponential backoff and jitter when it drops.
  *
- * Wire protocol (JSON text frames):
- * - client → server: `{"type": "ping", "id": "<string>"}`
+ * Wire protocol (JSON text frames, PROTOCOL.md §4):
+ * - client → server: `{"type": "ping", "id": "<string>"}`, and the room frames of §4.4 ({@link RelaySocket.send})
  * - server → client: `{"type": "pong", "id": "<same id>"}`
  * - server → client: `{"type": "error", "code": "<stable_code>", "message": "<text>", "id"?: "<client id>"}`
+ * - server → client: every other typed frame goes to `onFrame` (messages, acks, epochs, presence…)
+ *
+ * The server closes with 4401 (signed out), 4403 (not a member) or 4404 (no
+ * such workspace) when retrying cannot help: the socket then goes idle until
+ * {@link RelaySocket.start} is called again.
  *
  * No DOM access beyond the `WebSocket` and `location` globals.
  */
 
 /** What the connection is doing now. */
 export type SocketStatus =
+  /** Not connected and not trying: not started, paused, or refused for good (`closeCode`). */
+  | { readonly kind: "idle"; readonly closeCode: number | null }
   | { readonly kind: "connecting"; readonly attempt: number }
   | { readonly kind: "connected" }
   | {
@@ -41,6 +48,8 @@ export interface SocketListener {
   onStatus?(status: SocketStatus): void;
   onPong?(pong: Pong): void;
   onServerError?(error: ServerError): void;
+  /** Any other frame with a string `type` (room traffic, PROTOCOL.md §4.4). */
+  onFrame?(frame: Readonly<Record<string, unknown>>): void;
 }
 
 /** The subset of the `WebSocket` interface this client uses (lets tests pass a fake). */
@@ -78,6 +87,8 @@ const OPEN = 1;
 const NORMAL_CLOSURE = 1000;
 /** Client-side close: a ping went unanswered for a whole interval. */
 const CLOSE_PING_TIMEOUT = 4000;
+/** Server close codes after which reconnecting cannot help (relay/close_codes.py). */
+export const TERMINAL_CLOSE_CODES: readonly number[] = [4401, 4403, 4404];
 
 /** The websocket URL for `path` on the page's own host: wss: when the page is https:. */
 export function socketUrl(path: string, where: Pick<Location, "protocol" | "host">): string {
@@ -134,13 +145,43 @@ export class RelaySocket {
     return this.#url;
   }
 
-  /** Open the connection (once); it re-opens by itself until {@link close}. */
+  /** Open the connection; it re-opens by itself until {@link pause} or {@link close}. */
   start(): void {
     if (this.#started || this.#closed) {
       return;
     }
     this.#started = true;
+    this.#attempt = 0;
     this.#open();
+  }
+
+  /** Close the connection and stop reconnecting until {@link start} (e.g. signed out). */
+  pause(): void {
+    if (!this.#started || this.#closed) {
+      return;
+    }
+    this.#started = false;
+    if (this.#retryTimer !== null) {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = null;
+    }
+    this.#drop(NORMAL_CLOSURE);
+    this.#listener.onStatus?.({ kind: "idle", closeCode: null });
+  }
+
+  /** Whether the socket is open now. */
+  get connected(): boolean {
+    return this.#socket !== null && this.#socket.readyState === OPEN;
+  }
+
+  /** Send one JSON frame now; false when not connected (nothing is queued here). */
+  send(frame: Readonly<Record<string, unknown>>): boolean {
+    const socket = this.#socket;
+    if (socket === null || socket.readyState !== OPEN) {
+      return false;
+    }
+    socket.send(JSON.stringify(frame));
+    return true;
   }
 
   /**
@@ -195,6 +236,11 @@ export class RelaySocket {
     socket.onclose = (event) => {
       if (this.#socket === socket) {
         this.#drop(null);
+        if (TERMINAL_CLOSE_CODES.includes(event.code)) {
+          this.#started = false;
+          this.#listener.onStatus?.({ kind: "idle", closeCode: event.code });
+          return;
+        }
         this.#scheduleRetry(event.code);
       }
     };
@@ -246,6 +292,11 @@ export class RelaySocket {
           ? { code: fields.code, message: fields.message, id: fields.id }
           : { code: fields.code, message: fields.message };
       this.#listener.onServerError?.(error);
+      if (fields.code === "rate_limited") {
+        this.#listener.onFrame?.(fields);
+      }
+    } else if (typeof fields.type === "string") {
+      this.#listener.onFrame?.(fields);
     }
   }
 
@@ -272,7 +323,7 @@ export class RelaySocket {
   }
 
   #scheduleRetry(closeCode: number | null): void {
-    if (this.#closed) {
+    if (this.#closed || !this.#started) {
       return;
     }
     const delay = backoffDelay(this.#attempt, this.#baseDelayMs, this.#maxDelayMs, this.#random);

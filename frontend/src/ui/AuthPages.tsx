@@ -151,8 +151,18 @@ export function SignupPage() {
           )}
           {founding && !invited ? (
             <p class="notice notice--invite">
-              <strong>You are setting up {name}.</strong> Your account becomes its first owner, and your keys
-              sign the workspace's membership chain.
+              {(tenant?.rootSeats ?? 0) > 1 ? (
+                <>
+                  <strong>You are setting up {name}</strong> as one of its {tenant?.rootSeats} root admins.
+                  Your account becomes an owner; once every root admin has enrolled, you all sign the
+                  workspace's membership chain.
+                </>
+              ) : (
+                <>
+                  <strong>You are setting up {name}.</strong> Your account becomes its first owner, and your
+                  keys sign the workspace's membership chain.
+                </>
+              )}
             </p>
           ) : null}
           {invited ? (

@@ -5,13 +5,14 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { type InviteResult, keyFileName, MAX_INVITE_DAYS, newPasswordProblem, type Role } from "../state";
+import { FoundingSection } from "./FoundingSection";
 import { Alert, Busy, Field, RouteLink, Status, useAction, useApp } from "./kit";
 
 const ROLE_NAMES: Readonly<Record<Role, string>> = { owner: "Owner", admin: "Admin", member: "Member" };
 
 /** The unlocked home page. */
 export function HomePage() {
-  const { account, admin } = useApp();
+  const { account, admin, genesis } = useApp();
   const user = account.user.value;
   const identity = account.identity.value;
   const logout = useAction();
@@ -63,6 +64,7 @@ export function HomePage() {
         <Alert message={lock.error ?? logout.error} />
         <Status message={account.storageWarning.value} />
         <nav class="links" aria-label="Workspace">
+          <RouteLink href="/app/rooms">Rooms</RouteLink>
           <RouteLink href="/app/members">Members</RouteLink>
           <RouteLink href="/app/audit">Audit log</RouteLink>
           {showRequests ? <RouteLink href="/app/requests">Signup requests</RouteLink> : null}
@@ -73,6 +75,8 @@ export function HomePage() {
           ) : null}
         </nav>
       </section>
+
+      <FoundingSection />
 
       <section class="section" aria-labelledby="safety-title">
         <h3 class="section__title" id="safety-title">
@@ -101,7 +105,7 @@ export function HomePage() {
       <ChangePasswordSection />
       <ExportKeysSection username={user.username} />
       {account.canRotateKeys.value ? <RotateKeysSection /> : null}
-      {canInvite ? <InviteSection /> : null}
+      {canInvite && !genesis.pending.value ? <InviteSection /> : null}
     </div>
   );
 }

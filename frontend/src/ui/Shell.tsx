@@ -1,6 +1,7 @@
 import { type AppState, displayName, type ViewName } from "../state";
 import { ConfirmPage, LoginPage, RecoverPage, SignupPage } from "./AuthPages";
 import { AuditPage, ChainWarning, MembersPage } from "./ChainPages";
+import { ChatPage } from "./ChatPage";
 import { ConnectionIndicator } from "./ConnectionIndicator";
 import { CryptoPanel } from "./CryptoPanel";
 import { HomePage } from "./HomePage";
@@ -35,6 +36,8 @@ function View({ view }: { view: ViewName }) {
       return <AuditPage />;
     case "requests":
       return <RequestsPage />;
+    case "rooms":
+      return <ChatPage />;
     case "locked":
       return <LockedPage />;
     case "pending_approval":
@@ -54,7 +57,7 @@ export function Shell({ state }: { state: AppState }) {
   const view = state.route.value.view;
   return (
     <AppContext.Provider value={state}>
-      <div class="frame">
+      <div class={view === "rooms" ? "frame frame--wide" : "frame"}>
         <header class="frame__header">
           <div class="brand">
             <span class="brand__mark" aria-hidden="true">

@@ -12,6 +12,8 @@ export function connectionText(
   retryInSeconds: number | null,
 ): string {
   switch (status) {
+    case "idle":
+      return "Not connected";
     case "connected":
       return lastRttMs === null ? "Connected" : `Connected · ${lastRttMs} ms`;
     case "connecting":

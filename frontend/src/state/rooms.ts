@@ -1,0 +1,780 @@
+/**
+ * Rooms and their messages (PROTOCOL.md §4.4, §7): the rooms the verified
+ * chain puts this person in, each room's messages in sequence order, and
+ * sending. Messages are sealed and opened by the account's room keyring
+ * (src/protocol); this module only moves envelopes, records and verdicts.
+ *
+ * Delivery: every send carries a client-made message id and stays in the
+ * outbox until the server's ack; the outbox is sent again after every
+ * reconnect (the server answers a known id with the same ack), and on
+ * (re)connect the client asks for everything after the last sequence number
+ * it has per room. So nothing is lost or shown twice across reconnects and
+ * server restarts.
+ */
+
+import { batch, computed, effect, type ReadonlySignal, signal } from "@preact/signals-core";
+import {
+  type ChainHistory,
+  type Content,
+  newMessageId,
+  type OpenedMessage,
+  type RoomKeyring,
+} from "../protocol";
+import * as api from "../transport/api";
+import type { AccountStore } from "./account";
+import type { ChainRoomView, ChainStore } from "./chain";
+import { onFreshHead } from "./chainLinks";
+import { AccountError, toAccountError } from "./messages";
+
+/** What a room's message list shows for one message. */
+export interface MessageView {
+  readonly id: string;
+  /** The room's sequence number; null while it waits for the server's ack. */
+  readonly seq: number | null;
+  readonly sender: string;
+  readonly ts: number;
+  readonly mine: boolean;
+  /** `ok`: `text` is the message; `pending`: not acknowledged yet; `before_joined` / `failed`: no text. */
+  readonly state: "ok" | "pending" | "before_joined" | "failed" | "unsupported";
+  readonly text: string | null;
+  /** Why a `failed` message shows no text. */
+  readonly reason: string | null;
+}
+
+/** A room in the list. */
+export interface RoomListItem {
+  readonly id: string;
+  readonly kind: "channel" | "private" | "dm";
+  readonly history: "all" | "joined";
+  readonly label: string;
+  readonly members: readonly string[];
+  readonly myRole: "owner" | "admin" | "member" | null;
+  readonly unread: number;
+}
+
+export interface RoomsStore {
+  /** The rooms this person is in, by the verified chain. */
+  readonly rooms: ReadonlySignal<readonly RoomListItem[]>;
+  /** Public channels this person may join. */
+  readonly joinable: ReadonlySignal<readonly RoomListItem[]>;
+  readonly selected: ReadonlySignal<string | null>;
+  /** The selected room's messages, oldest first. */
+  readonly messages: ReadonlySignal<readonly MessageView[]>;
+  /** Whether older messages of the selected room can be loaded. */
+  readonly hasOlder: ReadonlySignal<boolean>;
+  readonly error: ReadonlySignal<string | null>;
+  /** Messages waiting for the server (sent while offline, or not acknowledged yet). */
+  readonly outboxSize: ReadonlySignal<number>;
+  select(room: string | null): Promise<void>;
+  loadOlder(): Promise<void>;
+  send(text: string): Promise<void>;
+  /** Create a room with these people (by username); returns its id. */
+  createRoom(kind: "channel" | "private" | "dm", people: readonly string[]): Promise<string>;
+  joinChannel(room: string): Promise<void>;
+  removeFromRoom(room: string, user: string): Promise<void>;
+  /** Test hook: every message id and sequence number per room that this client holds. */
+  snapshot(): Record<string, { id: string; seq: number | null; text: string | null; state: string }[]>;
+}
+
+/** What the rooms store needs of the socket (RelaySocket). */
+export interface RoomSocket {
+  readonly connected: boolean;
+  send(frame: Readonly<Record<string, unknown>>): boolean;
+}
+
+interface RoomData {
+  readonly entries: Map<string, MessageView>;
+  /** Highest seq held (sync asks for everything after it). */
+  lastSeq: number;
+  /** Lowest seq held (history pages back from it). */
+  firstSeq: number | null;
+  hasOlder: boolean;
+  loaded: boolean;
+  unread: number;
+}
+
+interface OutboxItem {
+  readonly room: string;
+  envelope: Readonly<Record<string, unknown>>;
+  readonly content: Content;
+  attempts: number;
+}
+
+const RETRY_CODES = ["stale_epoch", "epoch_expired"];
+const PAGE = 50;
+
+function label(room: ChainRoomView, me: string): string {
+  const others = room.members.map((member) => member.username).filter((name) => name !== me);
+  const names = others.length === 0 ? "only you" : others.join(", ");
+  switch (room.kind) {
+    case "dm":
+      return `Direct message with ${names}`;
+    case "channel":
+      return `Channel ${room.id.slice(0, 8)} (${room.members.length} ${room.members.length === 1 ? "member" : "members"})`;
+    case "private":
+      return `Private room with ${names}`;
+  }
+}
+
+function textOf(content: Content): string | null {
+  return content.kind === "text" && typeof content.text === "string" ? content.text : null;
+}
+
+export function createRoomsStore(
+  account: AccountStore,
+  chain: ChainStore,
+  socket: RoomSocket,
+): RoomsStore & {
+  onFrame(frame: Readonly<Record<string, unknown>>): void;
+  onConnected(): void;
+  dispose(): void;
+} {
+  const data = new Map<string, RoomData>();
+  const outbox = new Map<string, OutboxItem>();
+  /** Pending epoch and share frames, keyed by their frame id, until acked or refused. */
+  const waiting = new Map<string, { resolve: () => void; reject: (error: AccountError) => void }>();
+  const version = signal(0);
+  const selected = signal<string | null>(null);
+  const error = signal<string | null>(null);
+  const outboxSize = signal(0);
+  let nextFrame = 1;
+
+  const me = (): string => account.user.value?.username ?? "";
+  const bump = (): void => {
+    version.value++;
+  };
+  const roomData = (room: string): RoomData => {
+    let found = data.get(room);
+    if (found === undefined) {
+      found = { entries: new Map(), lastSeq: 0, firstSeq: null, hasOlder: false, loaded: false, unread: 0 };
+      data.set(room, found);
+    }
+    return found;
+  };
+
+  const item = (room: ChainRoomView): RoomListItem => ({
+    id: room.id,
+    kind: room.kind,
+    history: room.history,
+    label: label(room, me()),
+    members: room.members.map((member) => member.username),
+    myRole: room.members.find((member) => member.username === me())?.role ?? null,
+    unread: data.get(room.id)?.unread ?? 0,
+  });
+  const rooms = computed(() => {
+    version.value;
+    const name = me();
+    return chain.rooms.value
+      .filter((room) => room.members.some((member) => member.username === name))
+      .map(item);
+  });
+  const joinable = computed(() => {
+    version.value;
+    const name = me();
+    return chain.rooms.value
+      .filter((room) => room.kind === "channel" && !room.members.some((member) => member.username === name))
+      .map(item);
+  });
+  const messages = computed<readonly MessageView[]>(() => {
+    version.value;
+    const room = selected.value;
+    if (room === null) {
+      return [];
+    }
+    return [...(data.get(room)?.entries.values() ?? [])].sort((a, b) => {
+      if (a.seq === null || b.seq === null) {
+        return a.seq === null ? (b.seq === null ? a.ts - b.ts : 1) : -1;
+      }
+      return a.seq - b.seq;
+    });
+  });
+  const hasOlder = computed(() => {
+    version.value;
+    const room = selected.value;
+    return room !== null && data.get(room)?.hasOlder === true;
+  });
+
+  const history = (): ChainHistory => {
+    const found = chain.history();
+    if (found === null) {
+      throw new AccountError("chain_unverified", "The workspace's trust chain is not verified yet.");
+    }
+    return found;
+  };
+  const keyring = (): RoomKeyring => account.roomKeyring();
+
+  const view = (opened: OpenedMessage, seq: number | null): MessageView => {
+    const mine = opened.sender === me();
+    switch (opened.kind) {
+      case "ok": {
+        const text = textOf(opened.content);
+        return {
+          id: opened.id,
+          seq,
+          sender: opened.sender,
+          ts: opened.ts,
+          mine,
+          state: text === null ? "unsupported" : "ok",
+          text,
+          reason: null,
+        };
+      }
+      case "before_joined":
+        return {
+          id: opened.id,
+          seq,
+          sender: opened.sender,
+          ts: opened.ts,
+          mine,
+          state: "before_joined",
+          text: null,
+          reason: null,
+        };
+      case "failed":
+        return {
+          id: opened.id,
+          seq,
+          sender: opened.sender,
+          ts: opened.ts,
+          mine,
+          state: "failed",
+          text: null,
+          reason: opened.reason,
+        };
+    }
+  };
+
+  /** Load the room's epoch records and shares (again), accepting what the chain backs. */
+  const loadEpochs = async (room: string): Promise<void> => {
+    const answer = await api.fetchRoomEpochs(room);
+    const ring = keyring();
+    let refreshed = false;
+    for (const record of answer.records) {
+      try {
+        ring.acceptRecord(record, history());
+      } catch (caught) {
+        const seq = (record as { chain_seq?: unknown }).chain_seq;
+        if (!refreshed && typeof seq === "number" && seq > history().seq) {
+          refreshed = true;
+          await chain.refresh();
+          ring.acceptRecord(record, history());
+        } else {
+          console.warn("PiPo: refused an epoch record", caught);
+        }
+      }
+    }
+    for (const share of answer.shares) {
+      try {
+        ring.acceptShare(share, history());
+      } catch (caught) {
+        console.warn("PiPo: refused an epoch share", caught);
+      }
+    }
+  };
+
+  const insert = (room: string, seq: number, envelope: unknown): void => {
+    const target = roomData(room);
+    const opened = keyring().open(envelope, history(), history().joinedAt(room, me()));
+    const existing = target.entries.get(opened.id);
+    if (
+      existing !== undefined &&
+      existing.seq !== null &&
+      opened.kind === "failed" &&
+      existing.state === "ok"
+    ) {
+      return; // keep what was already read
+    }
+    target.entries.set(opened.id, view(opened, seq));
+    outbox.delete(opened.id);
+    target.lastSeq = Math.max(target.lastSeq, seq);
+    target.firstSeq = target.firstSeq === null ? seq : Math.min(target.firstSeq, seq);
+    if (selected.value !== room && opened.sender !== me()) {
+      target.unread++;
+    }
+  };
+
+  const reopenFailed = (room: string, stored: Map<string, { seq: number; envelope: unknown }>): void => {
+    for (const [id, { seq, envelope }] of stored) {
+      const entry = data.get(room)?.entries.get(id);
+      if (entry !== undefined && entry.state === "failed") {
+        insert(room, seq, envelope);
+      }
+    }
+  };
+  /** Envelopes as received, so a message whose key arrives later can be opened again. */
+  const received = new Map<string, Map<string, { seq: number; envelope: unknown }>>();
+  const remember = (room: string, seq: number, envelope: unknown): void => {
+    let map = received.get(room);
+    if (map === undefined) {
+      map = new Map();
+      received.set(room, map);
+    }
+    const id = (envelope as { id?: unknown }).id;
+    if (typeof id === "string") {
+      map.set(id, { seq, envelope });
+    }
+  };
+
+  const load = async (room: string): Promise<void> => {
+    const target = roomData(room);
+    await loadEpochs(room);
+    const page = await api.fetchRoomMessages(room, { limit: PAGE });
+    for (const { seq, envelope } of page.messages) {
+      remember(room, seq, envelope);
+      insert(room, seq, envelope);
+    }
+    target.hasOlder = page.more;
+    target.loaded = true;
+    target.unread = 0;
+    bump();
+    syncRooms([room]);
+  };
+
+  const syncRooms = (rooms: readonly string[]): void => {
+    const positions: Record<string, number> = {};
+    for (const room of rooms) {
+      const target = data.get(room);
+      if (target?.loaded) {
+        positions[room] = target.lastSeq;
+      }
+    }
+    if (Object.keys(positions).length > 0) {
+      socket.send({ type: "sync", rooms: positions });
+    }
+  };
+
+  /** Send a frame that is answered by an ack or an error with its id. */
+  const request = (frame: Record<string, unknown>): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const id = `f${nextFrame++}`;
+      waiting.set(id, { resolve, reject });
+      if (!socket.send({ ...frame, id })) {
+        waiting.delete(id);
+        reject(
+          new AccountError("offline", "Not connected to the server. Try again when the connection is back."),
+        );
+      }
+    });
+
+  const sameMembers = (a: ReadonlySet<string>, b: Iterable<string>): boolean => {
+    const other = [...b];
+    return a.size === other.length && other.every((name) => a.has(name));
+  };
+
+  /**
+   * Make sure the room has a current epoch whose key this person holds and
+   * that is sealed to exactly the room's members now; make a new one if not
+   * (or if `force`: the server said the current one must be replaced).
+   */
+  const ensureEpoch = async (room: string, force = false): Promise<void> => {
+    const ring = keyring();
+    const { chainSeq, recipients } = chain.roomRecipients(room);
+    const current = ring.currentEpoch(room);
+    if (
+      !force &&
+      current >= 0 &&
+      ring.hasKey(room, current) &&
+      sameMembers(ring.sealedTo(room), recipients.keys())
+    ) {
+      return;
+    }
+    const record = ring.makeEpoch(room, current + 1, chainSeq, recipients);
+    try {
+      await request({ type: "epoch", record });
+    } catch (caught) {
+      if (caught instanceof AccountError && caught.code === "stale_epoch") {
+        await loadEpochs(room); // someone else's epoch won: use it if it fits
+        return ensureEpoch(room);
+      }
+      throw caught;
+    }
+    await shareHistory(room, recipients);
+  };
+
+  /** Under history "all", hand the older epochs to members who were not sealed to them. */
+  const shareHistory = async (room: string, recipients: ReadonlyMap<string, Uint8Array>): Promise<void> => {
+    const found = chain.rooms.value.find((each) => each.id === room);
+    if (found?.history !== "all") {
+      return;
+    }
+    const ring = keyring();
+    const current = ring.currentEpoch(room);
+    for (const epoch of ring.heldEpochs(room)) {
+      if (epoch === current) {
+        continue;
+      }
+      for (const [user, boxPub] of recipients) {
+        if (user === me() || ring.wasSealedTo(room, epoch, user)) {
+          continue;
+        }
+        await request({ type: "share", share: ring.share(room, epoch, user, boxPub) }).catch(
+          (caught: unknown) => {
+            console.warn("PiPo: could not share an older epoch", caught);
+          },
+        );
+      }
+    }
+  };
+
+  const transmit = (id: string): void => {
+    const entry = outbox.get(id);
+    if (entry !== undefined) {
+      socket.send({ type: "send", envelope: entry.envelope });
+    }
+  };
+
+  const setOutbox = (): void => {
+    outboxSize.value = outbox.size;
+  };
+
+  const resend = async (id: string, force: boolean): Promise<void> => {
+    const entry = outbox.get(id);
+    if (entry === undefined) {
+      return;
+    }
+    entry.attempts++;
+    if (entry.attempts > 3) {
+      outbox.delete(id);
+      setOutbox();
+      const target = data.get(entry.room);
+      const shown = target?.entries.get(id);
+      if (target !== undefined && shown !== undefined) {
+        target.entries.set(id, {
+          ...shown,
+          state: "failed",
+          reason: "The server kept refusing this message.",
+        });
+        bump();
+      }
+      return;
+    }
+    await loadEpochs(entry.room);
+    await ensureEpoch(entry.room, force);
+    entry.envelope = keyring().seal(entry.room, entry.content, id) as unknown as Record<string, unknown>;
+    transmit(id);
+  };
+
+  const onFrame = (frame: Readonly<Record<string, unknown>>): void => {
+    try {
+      handleFrame(frame);
+    } catch (caught) {
+      console.warn("PiPo: could not handle a frame", caught);
+    }
+  };
+
+  const handleFrame = (frame: Readonly<Record<string, unknown>>): void => {
+    const room = typeof frame.room === "string" ? frame.room : "";
+    switch (frame.type) {
+      case "message": {
+        const seq = frame.seq;
+        if (typeof seq !== "number" || room === "" || chain.history() === null) {
+          return;
+        }
+        remember(room, seq, frame.envelope);
+        const epoch = (frame.envelope as { epoch?: unknown }).epoch;
+        if (typeof epoch === "number" && keyring().currentEpoch(room) < epoch) {
+          void loadEpochs(room).then(() => {
+            insert(room, seq, frame.envelope);
+            bump();
+          });
+          return;
+        }
+        insert(room, seq, frame.envelope);
+        bump();
+        return;
+      }
+      case "ack": {
+        const id = frame.id;
+        if (typeof id !== "string" || typeof frame.seq !== "number") {
+          return;
+        }
+        const entry = outbox.get(id);
+        outbox.delete(id);
+        setOutbox();
+        const target = roomData(room || entry?.room || "");
+        const shown = target.entries.get(id);
+        if (shown !== undefined && shown.seq === null) {
+          target.entries.set(id, {
+            ...shown,
+            seq: frame.seq,
+            state: shown.text === null ? shown.state : "ok",
+          });
+        }
+        target.lastSeq = Math.max(target.lastSeq, frame.seq);
+        bump();
+        return;
+      }
+      case "epoch": {
+        if (chain.history() === null) {
+          return;
+        }
+        try {
+          keyring().acceptRecord(frame.record, history());
+        } catch {
+          void chain
+            .refresh()
+            .then(() => loadEpochs(room).then(() => reopenFailed(room, received.get(room) ?? new Map())));
+          return;
+        }
+        reopenFailed(room, received.get(room) ?? new Map());
+        bump();
+        return;
+      }
+      case "share": {
+        try {
+          keyring().acceptShare(frame.share, history());
+          reopenFailed(room, received.get(room) ?? new Map());
+          bump();
+        } catch (caught) {
+          console.warn("PiPo: refused an epoch share", caught);
+        }
+        return;
+      }
+      case "epoch_ack":
+      case "share_ack":
+        settle(frame, null);
+        return;
+      case "synced": {
+        const reached = frame.rooms;
+        if (typeof reached === "object" && reached !== null) {
+          const again = Object.entries(reached as Record<string, unknown>)
+            .filter(([name, seq]) => typeof seq === "number" && seq > (syncAsked.get(name) ?? -1))
+            .map(([name]) => name);
+          for (const [name, seq] of Object.entries(reached as Record<string, unknown>)) {
+            if (typeof seq === "number") {
+              syncAsked.set(name, seq);
+            }
+          }
+          if (again.length > 0) {
+            syncRooms(again); // a page was full, perhaps: ask for what follows
+          }
+        }
+        return;
+      }
+      case "chain":
+        void chain.refresh();
+        return;
+      case "error": {
+        const id = typeof frame.id === "string" ? frame.id : null;
+        const code = typeof frame.code === "string" ? frame.code : "internal_error";
+        if (id !== null && outbox.has(id)) {
+          if (RETRY_CODES.includes(code)) {
+            void resend(id, code === "epoch_expired").catch((caught: unknown) => {
+              error.value = toAccountError(caught).message;
+            });
+          } else if (code !== "rate_limited") {
+            const entry = outbox.get(id);
+            outbox.delete(id);
+            setOutbox();
+            const shown = entry === undefined ? undefined : data.get(entry.room)?.entries.get(id);
+            if (entry !== undefined && shown !== undefined) {
+              data.get(entry.room)?.entries.set(id, {
+                ...shown,
+                state: "failed",
+                reason:
+                  typeof frame.message === "string" ? frame.message : "The server refused this message.",
+              });
+              bump();
+            }
+          } else {
+            const wait = typeof frame.retry_after_ms === "number" ? frame.retry_after_ms : 1000;
+            setTimeout(() => transmit(id), wait);
+          }
+          return;
+        }
+        settle(frame, code);
+        return;
+      }
+      default:
+        return;
+    }
+  };
+  const syncAsked = new Map<string, number>();
+
+  const settle = (frame: Readonly<Record<string, unknown>>, code: string | null): void => {
+    const id = typeof frame.id === "string" ? frame.id : null;
+    const pending = id === null ? undefined : waiting.get(id);
+    if (id === null || pending === undefined) {
+      return;
+    }
+    waiting.delete(id);
+    if (code === null) {
+      pending.resolve();
+    } else {
+      pending.reject(
+        new AccountError(
+          code,
+          typeof frame.message === "string" ? frame.message : "The server refused this.",
+        ),
+      );
+    }
+  };
+
+  const onConnected = (): void => {
+    for (const [, pending] of waiting) {
+      pending.reject(new AccountError("offline", "The connection was lost; try again."));
+    }
+    waiting.clear();
+    syncAsked.clear();
+    syncRooms([...data.keys()]);
+    for (const id of outbox.keys()) {
+      transmit(id);
+    }
+  };
+
+  /** Append room links (each on a fresh head) and wait for the verified chain to show them. */
+  const appendLinks = async (specs: Parameters<AccountStore["signAdminLink"]>[0][]): Promise<void> => {
+    for (const spec of specs) {
+      await onFreshHead(api.fetchHead, (head) => api.postLink(account.signAdminLink(spec, head)));
+    }
+    await chain.refresh();
+  };
+
+  // Rooms one leaves or is removed from disappear; their messages go too.
+  const stopPruning = effect(() => {
+    const mine = new Set(rooms.value.map((room) => room.id));
+    if (selected.value !== null && !mine.has(selected.value) && chain.status.value === "verified") {
+      selected.value = null;
+    }
+  });
+
+  const store = {
+    rooms,
+    joinable,
+    selected,
+    messages,
+    hasOlder,
+    error,
+    outboxSize,
+    onFrame,
+    onConnected,
+    dispose(): void {
+      stopPruning();
+    },
+
+    async select(room: string | null): Promise<void> {
+      batch(() => {
+        selected.value = room;
+        error.value = null;
+      });
+      if (room === null) {
+        return;
+      }
+      try {
+        const target = roomData(room);
+        target.unread = 0;
+        bump();
+        if (!target.loaded) {
+          await load(room);
+        }
+      } catch (caught) {
+        error.value = toAccountError(caught).message;
+      }
+    },
+
+    async loadOlder(): Promise<void> {
+      const room = selected.value;
+      const target = room === null ? undefined : data.get(room);
+      if (room === null || target === undefined || target.firstSeq === null) {
+        return;
+      }
+      const page = await api.fetchRoomMessages(room, { before: target.firstSeq, limit: PAGE });
+      for (const { seq, envelope } of page.messages) {
+        remember(room, seq, envelope);
+        insert(room, seq, envelope);
+      }
+      target.hasOlder = page.more;
+      bump();
+    },
+
+    async send(text: string): Promise<void> {
+      const room = selected.value;
+      const body = text.trim();
+      if (room === null || body === "") {
+        return;
+      }
+      error.value = null;
+      const id = newMessageId();
+      const content: Content = { kind: "text", text: body };
+      const target = roomData(room);
+      target.entries.set(id, {
+        id,
+        seq: null,
+        sender: me(),
+        ts: Date.now(),
+        mine: true,
+        state: "pending",
+        text: body,
+        reason: null,
+      });
+      bump();
+      try {
+        if (socket.connected) {
+          await ensureEpoch(room);
+        } else if (
+          keyring().currentEpoch(room) < 0 ||
+          !keyring().hasKey(room, keyring().currentEpoch(room))
+        ) {
+          throw new AccountError("offline", "Not connected: this room's first message needs the connection.");
+        }
+        const envelope = keyring().seal(room, content, id) as unknown as Record<string, unknown>;
+        outbox.set(id, { room, envelope, content, attempts: 0 });
+        setOutbox();
+        transmit(id);
+      } catch (caught) {
+        target.entries.delete(id);
+        bump();
+        const failure = toAccountError(caught);
+        error.value = failure.message;
+        throw failure;
+      }
+    },
+
+    async createRoom(kind: "channel" | "private" | "dm", people: readonly string[]): Promise<string> {
+      const room = crypto.randomUUID();
+      const others = [
+        ...new Set(
+          people.map((name) => name.trim().toLowerCase()).filter((name) => name !== "" && name !== me()),
+        ),
+      ];
+      if (kind === "dm" && others.length === 0) {
+        throw new AccountError("invalid_request", "Choose who the direct message is with.");
+      }
+      try {
+        await appendLinks([
+          { type: "room_create", room, kind, history: kind === "channel" ? "all" : "joined" },
+          ...others.map((user) => ({ type: "room_add" as const, room, user, role: "member" as const })),
+        ]);
+      } catch (caught) {
+        throw toAccountError(caught);
+      }
+      await store.select(room);
+      return room;
+    },
+
+    async joinChannel(room: string): Promise<void> {
+      await appendLinks([{ type: "room_add", room, user: me(), role: "member" }]).catch((caught: unknown) => {
+        throw toAccountError(caught);
+      });
+      await store.select(room);
+    },
+
+    async removeFromRoom(room: string, user: string): Promise<void> {
+      await appendLinks([{ type: "room_remove", room, user }]).catch((caught: unknown) => {
+        throw toAccountError(caught);
+      });
+    },
+
+    snapshot(): Record<string, { id: string; seq: number | null; text: string | null; state: string }[]> {
+      const out: Record<string, { id: string; seq: number | null; text: string | null; state: string }[]> =
+        {};
+      for (const [room, target] of data) {
+        out[room] = [...target.entries.values()]
+          .sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER))
+          .map((entry) => ({ id: entry.id, seq: entry.seq, text: entry.text, state: entry.state }));
+      }
+      return out;
+    },
+  };
+  return store;
+}
