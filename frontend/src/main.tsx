@@ -27,6 +27,15 @@ interface PipoTestHooks {
   chainStatus(): { status: ChainStatus; problem: ChainProblem | null; anchors: string[] };
   /** Every message this client holds, per room: id, seq, decrypted text (null if unreadable) and state. */
   roomMessages(): Record<string, { id: string; seq: number | null; text: string | null; state: string }[]>;
+  /**
+   * Try to open a stored envelope of `room` with what this client holds (and
+   * the room's epochs, if the server still serves them): state `ok` with the
+   * text, `before_joined`, or `failed` with the code.
+   */
+  tryOpen(
+    room: string,
+    envelope: unknown,
+  ): Promise<{ state: string; text: string | null; code: string | null }>;
 }
 
 declare global {
@@ -58,6 +67,7 @@ function installTestHooks(state: AppState): void {
       anchors: state.chain.anchors.value.map((anchor) => anchor.fingerprintHex),
     }),
     roomMessages: () => state.rooms.snapshot(),
+    tryOpen: (room, envelope) => state.rooms.tryOpen(room, envelope),
   };
   Object.defineProperty(window, "__pipoTest", {
     value: Object.freeze(hooks),

@@ -70,6 +70,12 @@ export function startApp(config: AppConfig, options: StartOptions = {}): App {
       connection.listener.onStatus?.(status);
       if (status.kind === "connected") {
         rooms?.onConnected();
+      } else if (status.kind === "idle" && status.closeCode === 4401) {
+        // The session ended (signed out elsewhere, or removed): ask who is signed in.
+        void account.boot();
+      } else if (status.kind === "idle" && status.closeCode === 4403) {
+        // No longer a member: the chain says why.
+        void chain?.refresh().catch(() => undefined);
       }
     },
     onPong: (pong) => connection.listener.onPong?.(pong),

@@ -19,6 +19,8 @@ export interface ConnectionStore {
   readonly pongs: ReadonlySignal<number>;
   /** The latest error frame from the server, if any. */
   readonly lastServerError: ReadonlySignal<ServerError | null>;
+  /** While idle: the close code that stopped the socket (4401 signed out, 4403 not a member), else null. */
+  readonly refusedWith: ReadonlySignal<number | null>;
 }
 
 /** A {@link ConnectionStore} with the listener that feeds it and a teardown. */
@@ -39,6 +41,7 @@ export function createConnectionModel(now: () => number = () => performance.now(
   const lastRttMs = signal<number | null>(null);
   const pongs = signal(0);
   const lastServerError = signal<ServerError | null>(null);
+  const refusedWith = signal<number | null>(null);
   const retryAt = signal<number | null>(null);
   const clock = signal(now());
   let ticker: ReturnType<typeof setInterval> | null = null;
@@ -71,6 +74,7 @@ export function createConnectionModel(now: () => number = () => performance.now(
       } else {
         retryAt.value = null;
       }
+      refusedWith.value = next.kind === "idle" ? next.closeCode : null;
       status.value = next.kind;
     },
     onPong(pong: Pong): void {
@@ -83,7 +87,7 @@ export function createConnectionModel(now: () => number = () => performance.now(
   };
 
   return {
-    store: { status, lastRttMs, retryInSeconds, pongs, lastServerError },
+    store: { status, lastRttMs, retryInSeconds, pongs, lastServerError, refusedWith },
     listener,
     dispose: stopTicker,
   };

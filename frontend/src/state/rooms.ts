@@ -65,6 +65,12 @@ export interface RoomsStore {
   readonly error: ReadonlySignal<string | null>;
   /** Messages waiting for the server (sent while offline, or not acknowledged yet). */
   readonly outboxSize: ReadonlySignal<number>;
+  /** Who is typing in the selected room now (others only). */
+  readonly typing: ReadonlySignal<readonly string[]>;
+  /** Who has been seen coming online since this client connected (and not gone offline). */
+  readonly online: ReadonlySignal<ReadonlySet<string>>;
+  /** Say "typing" in the selected room (at most every few seconds). */
+  noteTyping(): void;
   select(room: string | null): Promise<void>;
   loadOlder(): Promise<void>;
   send(text: string): Promise<void>;
@@ -74,6 +80,14 @@ export interface RoomsStore {
   removeFromRoom(room: string, user: string): Promise<void>;
   /** Test hook: every message id and sequence number per room that this client holds. */
   snapshot(): Record<string, { id: string; seq: number | null; text: string | null; state: string }[]>;
+  /**
+   * Test hook: what this client makes of `envelope` in `room` with every key
+   * it holds or can still fetch (the room's epochs, if the server serves them).
+   */
+  tryOpen(
+    room: string,
+    envelope: unknown,
+  ): Promise<{ state: string; text: string | null; code: string | null }>;
 }
 
 /** What the rooms store needs of the socket (RelaySocket). */
@@ -84,8 +98,10 @@ export interface RoomSocket {
 
 interface RoomData {
   readonly entries: Map<string, MessageView>;
-  /** Highest seq held (sync asks for everything after it). */
+  /** Highest seq held with none missing before it (sync asks for everything after it). */
   lastSeq: number;
+  /** Seqs held beyond a gap after `lastSeq` (an ack that overtook pushes, or a lost push). */
+  readonly ahead: Set<number>;
   /** Lowest seq held (history pages back from it). */
   firstSeq: number | null;
   hasOlder: boolean;
@@ -101,7 +117,13 @@ interface OutboxItem {
 }
 
 const RETRY_CODES = ["stale_epoch", "epoch_expired"];
+/** How long a typing frame shows "… is typing". */
+const TYPING_SHOWN_MS = 6000;
+/** At most one typing frame per this many milliseconds. */
+const TYPING_EVERY_MS = 3000;
 const PAGE = 50;
+/** How long a gap in a room's seqs may stay open before a `sync` fills it. */
+const GAP_WAIT_MS = 1500;
 
 function label(room: ChainRoomView, me: string): string {
   const others = room.members.map((member) => member.username).filter((name) => name !== me);
@@ -137,7 +159,21 @@ export function createRoomsStore(
   const selected = signal<string | null>(null);
   const error = signal<string | null>(null);
   const outboxSize = signal(0);
+  /** room → user → when their last typing frame came. */
+  const typingSeen = signal<ReadonlyMap<string, ReadonlyMap<string, number>>>(new Map());
+  const clock = signal(Date.now());
+  const online = signal<ReadonlySet<string>>(new Set());
+  let lastTypingSent = 0;
+  /** room → the last seq this client said it has read. */
+  const readSent = new Map<string, number>();
   let nextFrame = 1;
+  /** The send in progress: the next one waits for it. */
+  let sending: Promise<void> = Promise.resolve();
+  const ticker = setInterval(() => {
+    if (typingSeen.value.size > 0) {
+      clock.value = Date.now();
+    }
+  }, 1000);
 
   const me = (): string => account.user.value?.username ?? "";
   const bump = (): void => {
@@ -146,7 +182,15 @@ export function createRoomsStore(
   const roomData = (room: string): RoomData => {
     let found = data.get(room);
     if (found === undefined) {
-      found = { entries: new Map(), lastSeq: 0, firstSeq: null, hasOlder: false, loaded: false, unread: 0 };
+      found = {
+        entries: new Map(),
+        lastSeq: 0,
+        ahead: new Set(),
+        firstSeq: null,
+        hasOlder: false,
+        loaded: false,
+        unread: 0,
+      };
       data.set(room, found);
     }
     return found;
@@ -188,6 +232,25 @@ export function createRoomsStore(
       return a.seq - b.seq;
     });
   });
+  const typing = computed<readonly string[]>(() => {
+    const room = selected.value;
+    const now = clock.value;
+    const seen = room === null ? undefined : typingSeen.value.get(room);
+    return [...(seen ?? new Map<string, number>())]
+      .filter(([, at]) => now - at < TYPING_SHOWN_MS)
+      .map(([user]) => user)
+      .sort();
+  });
+  /** Tell the user's other tabs (and the room) how far this person has read. */
+  const markRead = (room: string): void => {
+    const target = data.get(room);
+    if (target === undefined || target.lastSeq <= (readSent.get(room) ?? 0)) {
+      return;
+    }
+    if (socket.send({ type: "read", room, seq: target.lastSeq })) {
+      readSent.set(room, target.lastSeq);
+    }
+  };
   const hasOlder = computed(() => {
     version.value;
     const room = selected.value;
@@ -286,12 +349,40 @@ export function createRoomsStore(
     }
     target.entries.set(opened.id, view(opened, seq));
     outbox.delete(opened.id);
-    target.lastSeq = Math.max(target.lastSeq, seq);
+    held(room, target, seq);
     target.firstSeq = target.firstSeq === null ? seq : Math.min(target.firstSeq, seq);
-    if (selected.value !== room && opened.sender !== me()) {
+    if (selected.value !== room && opened.sender !== me() && existing === undefined) {
       target.unread++;
     }
   };
+
+  /**
+   * `seq` of `room` is held now. `lastSeq` moves only over seqs without a gap
+   * before them, so that `sync` asks for everything missing; a seq beyond a
+   * gap (pushes lost while the channel layer was down, or this client's ack
+   * overtaking others' messages) is set aside, and a gap still open a moment
+   * later is filled with a `sync` (PROTOCOL.md §4.4).
+   */
+  const held = (room: string, target: RoomData, seq: number): void => {
+    if (seq > target.lastSeq) {
+      target.ahead.add(seq);
+    }
+    while (target.ahead.delete(target.lastSeq + 1)) {
+      target.lastSeq++;
+    }
+    if (target.ahead.size > 0 && target.loaded && !gapTimers.has(room)) {
+      gapTimers.set(
+        room,
+        setTimeout(() => {
+          gapTimers.delete(room);
+          if (target.ahead.size > 0) {
+            syncRooms([room]);
+          }
+        }, GAP_WAIT_MS),
+      );
+    }
+  };
+  const gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   const reopenFailed = (room: string, stored: Map<string, { seq: number; envelope: unknown }>): void => {
     for (const [id, { seq, envelope }] of stored) {
@@ -323,9 +414,17 @@ export function createRoomsStore(
       remember(room, seq, envelope);
       insert(room, seq, envelope);
     }
+    // The newest page has no gaps: everything up to its newest seq is held.
+    target.lastSeq = Math.max(target.lastSeq, ...page.messages.map((message) => message.seq));
+    for (const seq of target.ahead) {
+      if (seq <= target.lastSeq) {
+        target.ahead.delete(seq);
+      }
+    }
     target.hasOlder = page.more;
     target.loaded = true;
     target.unread = 0;
+    held(room, target, target.lastSeq);
     bump();
     syncRooms([room]);
   };
@@ -481,6 +580,9 @@ export function createRoomsStore(
         }
         insert(room, seq, frame.envelope);
         bump();
+        if (room === selected.value) {
+          markRead(room);
+        }
         return;
       }
       case "ack": {
@@ -500,7 +602,7 @@ export function createRoomsStore(
             state: shown.text === null ? shown.state : "ok",
           });
         }
-        target.lastSeq = Math.max(target.lastSeq, frame.seq);
+        held(room || entry?.room || "", target, frame.seq);
         bump();
         return;
       }
@@ -554,6 +656,42 @@ export function createRoomsStore(
       case "chain":
         void chain.refresh();
         return;
+      case "typing": {
+        const user = typeof frame.user === "string" ? frame.user : "";
+        if (room === "" || user === "" || user === me()) {
+          return;
+        }
+        const next = new Map(typingSeen.value);
+        next.set(room, new Map(next.get(room) ?? []).set(user, Date.now()));
+        batch(() => {
+          typingSeen.value = next;
+          clock.value = Date.now();
+        });
+        return;
+      }
+      case "presence": {
+        const user = typeof frame.user === "string" ? frame.user : "";
+        const next = new Set(online.value);
+        if (frame.state === "online") {
+          next.add(user);
+        } else {
+          next.delete(user);
+        }
+        online.value = next;
+        return;
+      }
+      case "read": {
+        // This person read up to `seq` in another tab: the room is read here too.
+        if (frame.user === me() && typeof frame.seq === "number") {
+          const target = data.get(room);
+          if (target !== undefined && target.lastSeq <= frame.seq) {
+            target.unread = 0;
+            readSent.set(room, Math.max(readSent.get(room) ?? 0, frame.seq));
+            bump();
+          }
+        }
+        return;
+      }
       case "error": {
         const id = typeof frame.id === "string" ? frame.id : null;
         const code = typeof frame.code === "string" ? frame.code : "internal_error";
@@ -648,8 +786,25 @@ export function createRoomsStore(
     outboxSize,
     onFrame,
     onConnected,
+    typing,
+    online,
     dispose(): void {
       stopPruning();
+      clearInterval(ticker);
+      for (const timer of gapTimers.values()) {
+        clearTimeout(timer);
+      }
+    },
+
+    noteTyping(): void {
+      const room = selected.value;
+      const now = Date.now();
+      if (room === null || now - lastTypingSent < TYPING_EVERY_MS) {
+        return;
+      }
+      if (socket.send({ type: "typing", room })) {
+        lastTypingSent = now;
+      }
     },
 
     async select(room: string | null): Promise<void> {
@@ -667,6 +822,7 @@ export function createRoomsStore(
         if (!target.loaded) {
           await load(room);
         }
+        markRead(room);
       } catch (caught) {
         error.value = toAccountError(caught).message;
       }
@@ -708,6 +864,14 @@ export function createRoomsStore(
         reason: null,
       });
       bump();
+      // Sends go one after another: the first after a membership change makes
+      // the new epoch, and the ones typed meanwhile wait for it, in order.
+      const previous = sending;
+      let done = (): void => undefined;
+      sending = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      await previous;
       try {
         if (socket.connected) {
           await ensureEpoch(room);
@@ -727,6 +891,8 @@ export function createRoomsStore(
         const failure = toAccountError(caught);
         error.value = failure.message;
         throw failure;
+      } finally {
+        done();
       }
     },
 
@@ -774,6 +940,16 @@ export function createRoomsStore(
           .map((entry) => ({ id: entry.id, seq: entry.seq, text: entry.text, state: entry.state }));
       }
       return out;
+    },
+
+    async tryOpen(
+      room: string,
+      envelope: unknown,
+    ): Promise<{ state: string; text: string | null; code: string | null }> {
+      await loadEpochs(room).catch(() => undefined); // a room one left answers 404
+      const opened = keyring().open(envelope, history(), history().joinedAt(room, me()));
+      const shown = view(opened, null);
+      return { state: shown.state, text: shown.text, code: opened.kind === "failed" ? opened.code : null };
     },
   };
   return store;

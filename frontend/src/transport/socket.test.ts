@@ -73,6 +73,7 @@ describe("RelaySocket", () => {
   let statuses: SocketStatus[];
   let pongs: Pong[];
   let errors: unknown[];
+  let frames: unknown[];
   let clock: number;
 
   const make = (): RelaySocket =>
@@ -83,6 +84,7 @@ describe("RelaySocket", () => {
         onStatus: (status) => statuses.push(status),
         onPong: (pong) => pongs.push(pong),
         onServerError: (error) => errors.push(error),
+        onFrame: (frame) => frames.push(frame),
       },
       connect: (url) => {
         const socket = new FakeSocket(url);
@@ -107,6 +109,7 @@ describe("RelaySocket", () => {
     statuses = [];
     pongs = [];
     errors = [];
+    frames = [];
     clock = 0;
   });
 
@@ -204,5 +207,49 @@ describe("RelaySocket", () => {
     vi.advanceTimersByTime(120_000);
     expect(sockets).toHaveLength(1);
     expect(statuses.at(-1)).toStrictEqual({ kind: "connected" });
+  });
+
+  it("should send room frames only while open and hand every other typed frame to onFrame", () => {
+    const relay = make();
+    expect(relay.send({ type: "sync", rooms: {} })).toBe(false);
+    relay.start();
+    expect(relay.send({ type: "sync", rooms: {} })).toBe(false);
+    last().open();
+    expect(relay.send({ type: "sync", rooms: {} })).toBe(true);
+    expect(last().sent).toContainEqual({ type: "sync", rooms: {} });
+    last().receive({ type: "message", room: "r", seq: 1, envelope: {} });
+    last().receive({ type: "pong", id: "nobody" });
+    last().receive({ no: "type" });
+    expect(frames).toStrictEqual([{ type: "message", room: "r", seq: 1, envelope: {} }]);
+  });
+
+  it("should go idle without retrying when the server says signed out, not a member or no tenant", () => {
+    for (const code of [4401, 4403, 4404]) {
+      const relay = make();
+      relay.start();
+      const socket = last();
+      socket.open();
+      socket.drop(code);
+      const opened = sockets.length;
+      vi.advanceTimersByTime(120_000);
+      expect(sockets).toHaveLength(opened);
+      expect(statuses.at(-1)).toStrictEqual({ kind: "idle", closeCode: code });
+      relay.start(); // signed in again: it connects at once
+      expect(sockets).toHaveLength(opened + 1);
+      relay.close();
+    }
+  });
+
+  it("should pause and start again", () => {
+    const relay = make();
+    relay.start();
+    last().open();
+    relay.pause();
+    expect(last().closedWith).toBe(1000);
+    expect(statuses.at(-1)).toStrictEqual({ kind: "idle", closeCode: null });
+    vi.advanceTimersByTime(120_000);
+    expect(sockets).toHaveLength(1);
+    relay.start();
+    expect(sockets).toHaveLength(2);
   });
 });

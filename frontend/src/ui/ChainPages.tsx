@@ -6,7 +6,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { type AuditEntry, type ChainMemberView, type ChainStatus, memberActions, type Role } from "../state";
-import { Alert, Busy, Page, RouteLink, Status, useAction, useApp } from "./kit";
+import { Alert, Busy, Page, RouteLink, SafetyCode, Status, useAction, useApp } from "./kit";
 
 const ROLE_NAMES: Readonly<Record<ChainMemberView["role"], string>> = {
   owner: "Owner",
@@ -92,21 +92,6 @@ function useRefreshOnOpen(): void {
       void chain.refresh().catch(() => undefined);
     }
   }, [chain]);
-}
-
-function SafetyCode({ symbols }: { symbols: ChainMemberView["safetyCode"] }) {
-  return (
-    <ol class="safety-code safety-code--compact">
-      {symbols.map((symbol, index) => (
-        <li class="safety-code__item" key={index}>
-          <span class="safety-code__emoji" aria-hidden="true">
-            {symbol.emoji}
-          </span>
-          <span class="safety-code__word">{symbol.name}</span>
-        </li>
-      ))}
-    </ol>
-  );
 }
 
 const ROLE_WORDS: Readonly<Record<Role, string>> = {

@@ -69,7 +69,13 @@ export function ChatPage() {
         </p>
       </nav>
       <section class="chat__main" aria-label={current === null ? "Room" : current.label}>
-        {status !== "connected" ? (
+        {status === "idle" ? (
+          <p class="notice notice--bad chat__connection" role="status">
+            {connection.refusedWith.value === 4403
+              ? "You are not a member of this workspace any more: nothing can be sent or received."
+              : "Not connected: sign in again to send and receive messages."}
+          </p>
+        ) : status !== "connected" ? (
           <p class="notice notice--warn chat__connection" role="status">
             {status === "connecting"
               ? "Connecting to the server…"
@@ -137,7 +143,14 @@ function RoomView({ room }: { readonly room: RoomListItem }) {
       <header class="room__head">
         <h2 class="room__title">{room.label}</h2>
         <p class="room__members">
-          {KIND_NAMES[room.kind]} · Members: {room.members.join(", ")}
+          {KIND_NAMES[room.kind]} · Members:{" "}
+          {room.members.map((name, index) => (
+            <span key={name}>
+              {index > 0 ? ", " : ""}
+              {name}
+              {name !== me && rooms.online.value.has(name) ? <span class="presence"> (online)</span> : null}
+            </span>
+          ))}
         </p>
         {canManage ? <RoomMembers room={room} me={me} /> : null}
       </header>
@@ -156,6 +169,11 @@ function RoomView({ room }: { readonly room: RoomListItem }) {
           <MessageItem message={message} key={message.id} />
         ))}
       </ol>
+      <p class="typing" aria-live="polite">
+        {rooms.typing.value.length === 0
+          ? ""
+          : `${rooms.typing.value.join(", ")} ${rooms.typing.value.length === 1 ? "is" : "are"} typing…`}
+      </p>
       <Alert message={rooms.error.value ?? older.error} />
       <Composer />
     </div>
@@ -222,14 +240,20 @@ function MessageItem({ message }: { readonly message: MessageView }) {
 function Composer() {
   const { rooms } = useApp();
   const [text, setText] = useState("");
-  const action = useAction();
+  const [pending, setPending] = useState(0);
   const send = (): void => {
     const body = text;
     if (body.trim() === "") {
       return;
     }
     setText("");
-    void action.run(() => rooms.send(body)).then(() => undefined);
+    // Not gated on the previous send: the store queues them in order, and its
+    // error signal says when one is refused.
+    setPending((count) => count + 1);
+    void rooms
+      .send(body)
+      .catch(() => undefined)
+      .finally(() => setPending((count) => count - 1));
   };
   return (
     <form
@@ -249,7 +273,10 @@ function Composer() {
           rows={2}
           value={text}
           maxLength={16000}
-          onInput={(event) => setText((event.target as HTMLTextAreaElement).value)}
+          onInput={(event) => {
+            setText((event.target as HTMLTextAreaElement).value);
+            rooms.noteTyping();
+          }}
           onKeyDown={(event) => {
             if (event.key === "Enter" && !event.shiftKey) {
               event.preventDefault();
@@ -261,7 +288,7 @@ function Composer() {
           Send
         </button>
       </div>
-      <Busy pending={action.pending} text="Encrypting…" />
+      <Busy pending={pending > 0} text="Encrypting…" />
     </form>
   );
 }

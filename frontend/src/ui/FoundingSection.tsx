@@ -6,7 +6,7 @@
 
 import { useEffect } from "preact/hooks";
 import type { GenesisRootView } from "../state";
-import { Alert, Busy, useAction, useApp } from "./kit";
+import { Alert, Busy, SafetyCode, useAction, useApp } from "./kit";
 
 export function FoundingSection() {
   const { account, genesis } = useApp();
@@ -83,16 +83,7 @@ function RootItem({ root }: { readonly root: GenesisRootView }) {
         </h4>
         <span class="badge">{root.signed ? "Signed" : "Not signed yet"}</span>
       </div>
-      <ol class="safety-code safety-code--compact" aria-label={`Safety code of ${root.username}`}>
-        {root.safetyCode.map((symbol, index) => (
-          <li class="safety-code__item" key={index}>
-            <span class="safety-code__emoji" aria-hidden="true">
-              {symbol.emoji}
-            </span>
-            <span class="safety-code__word">{symbol.name}</span>
-          </li>
-        ))}
-      </ol>
+      <SafetyCode symbols={root.safetyCode} label={`Safety code of ${root.username}`} />
     </li>
   );
 }

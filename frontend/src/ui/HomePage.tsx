@@ -6,7 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { type InviteResult, keyFileName, MAX_INVITE_DAYS, newPasswordProblem, type Role } from "../state";
 import { FoundingSection } from "./FoundingSection";
-import { Alert, Busy, Field, RouteLink, Status, useAction, useApp } from "./kit";
+import { Alert, Busy, Field, RouteLink, SafetyCode, Status, useAction, useApp } from "./kit";
 
 const ROLE_NAMES: Readonly<Record<Role, string>> = { owner: "Owner", admin: "Admin", member: "Member" };
 
@@ -86,16 +86,7 @@ export function HomePage() {
           Compare it with the people you talk to, side by side or on a call. When it matches what they see for
           you, your messages reach you and nobody else.
         </p>
-        <ol class="safety-code">
-          {identity.safetyCode.map((symbol, index) => (
-            <li class="safety-code__item" key={index}>
-              <span class="safety-code__emoji" aria-hidden="true">
-                {symbol.emoji}
-              </span>
-              <span class="safety-code__word">{symbol.name}</span>
-            </li>
-          ))}
-        </ol>
+        <SafetyCode symbols={identity.safetyCode} compact={false} />
         <p class="fingerprint">
           <span class="fingerprint__label">Fingerprint</span>
           <code class="fingerprint__value">{identity.fingerprintGroups.join(" ")}</code>

@@ -7,7 +7,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import type { SignupRequestView } from "../state";
-import { Alert, Busy, Page, RouteLink, Status, useAction, useApp } from "./kit";
+import { Alert, Busy, Page, RouteLink, SafetyCode, Status, useAction, useApp } from "./kit";
 
 function RequestItem({
   request,
@@ -36,16 +36,7 @@ function RequestItem({
       {request.safetyCode === null ? null : (
         <>
           <p class="member__label">Safety code</p>
-          <ol class="safety-code safety-code--compact" aria-label={`Safety code of ${request.username}`}>
-            {request.safetyCode.map((symbol, index) => (
-              <li class="safety-code__item" key={index}>
-                <span class="safety-code__emoji" aria-hidden="true">
-                  {symbol.emoji}
-                </span>
-                <span class="safety-code__word">{symbol.name}</span>
-              </li>
-            ))}
-          </ol>
+          <SafetyCode symbols={request.safetyCode} label={`Safety code of ${request.username}`} />
           <p class="fingerprint">
             <span class="fingerprint__label">Fingerprint</span>
             <code class="fingerprint__value">{request.fingerprintGroups.join(" ")}</code>

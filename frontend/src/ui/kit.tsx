@@ -204,3 +204,27 @@ export function Page({
     </section>
   );
 }
+
+/** A safety code: twelve symbols, each an emoji and its word, read in order. */
+export function SafetyCode({
+  symbols,
+  label,
+  compact = true,
+}: {
+  readonly symbols: readonly { readonly emoji: string; readonly name: string }[];
+  readonly label?: string;
+  readonly compact?: boolean;
+}) {
+  return (
+    <ol class={compact ? "safety-code safety-code--compact" : "safety-code"} aria-label={label}>
+      {symbols.map((symbol, index) => (
+        <li class="safety-code__item" key={index}>
+          <span class="safety-code__emoji" aria-hidden="true">
+            {symbol.emoji}
+          </span>
+          <span class="safety-code__word">{symbol.name}</span>
+        </li>
+      ))}
+    </ol>
+  );
+}
