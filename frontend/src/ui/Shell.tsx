@@ -1,9 +1,9 @@
 import { type AppState, displayName, type ViewName } from "../state";
 import { ConfirmPage, LoginPage, RecoverPage, SignupPage } from "./AuthPages";
 import { AuditPage, ChainWarning, MembersPage } from "./ChainPages";
-import { ChatPage } from "./ChatPage";
 import { ConnectionIndicator } from "./ConnectionIndicator";
 import { CryptoPanel } from "./CryptoPanel";
+import { ChatPage } from "./chat/ChatPage";
 import { HomePage } from "./HomePage";
 import { AppContext } from "./kit";
 import { RequestsPage } from "./RequestsPage";
