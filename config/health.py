@@ -11,10 +11,12 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from redis.asyncio import Redis
 
 logger = logging.getLogger(__name__)
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -34,14 +36,21 @@ async def _check_channel_layer() -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")
-    ring_size = getattr(layer, "ring_size", None)
-    if isinstance(ring_size, int):
-        # channels-redis: PING every Redis the layer shards over. A send and
-        # receive round trip was tried first, and timed out on a healthy
-        # worker after websocket consumers had come and gone (channels-redis
-        # shares one receive loop per process), reporting Redis as down.
-        for index in range(ring_size):
-            await layer.connection(index).ping()
+    configured: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
+    hosts: list[Any] = list(configured.get("CONFIG", {}).get("hosts", []))
+    if hosts:
+        # Redis (the pub/sub layer): PING every host on a connection of its
+        # own. A send and receive round trip through the layer was tried
+        # first, and timed out on a healthy worker after websocket consumers
+        # had come and gone (channels-redis shares one receive loop per
+        # process), reporting Redis as down.
+        for host in hosts:
+            address = host if isinstance(host, str) else str(dict(host).get("address", ""))
+            client = Redis.from_url(address, socket_connect_timeout=CHECK_TIMEOUT_SECONDS)
+            try:
+                await client.ping()
+            finally:
+                await client.aclose()
         return
     # The in-memory layer: a real round trip through it.
     channel = await layer.new_channel(prefix="healthz.")

@@ -46,7 +46,8 @@ def settings_with(environment: dict[str, str]) -> dict[str, object]:
 
 def test_the_suite_itself_runs_on_postgresql_and_redis() -> None:
     assert connection.vendor == "postgresql"
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    assert layer == "channels_redis.pubsub.RedisPubSubChannelLayer"
 
 
 def test_bare_machine_defaults_are_sqlite_in_data_dir_and_in_memory_layer(tmp_path: Path) -> None:
@@ -80,7 +81,7 @@ def test_database_url_redis_url_and_domain_are_honoured(tmp_path: Path) -> None:
         }
     )
     assert found["engine"] == "django.db.backends.postgresql"
-    assert found["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert found["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     assert found["hosts"] == ["chat.example.org", ".chat.example.org"]
 
 
