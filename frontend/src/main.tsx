@@ -7,7 +7,11 @@
 import { render } from "preact";
 import { type AppConfig, type AppState, type ChainProblem, type ChainStatus, startApp } from "./state";
 import { bindRootState, Shell } from "./ui";
+import { applyStoredTheme } from "./ui/theme";
 import "./ui/app.css";
+
+// First thing: the chosen theme on <html>, so the first paint has its colours.
+applyStoredTheme();
 
 /** What end-to-end tests may call when the page says `data-test-hooks="true"`. */
 interface PipoTestHooks {
@@ -36,6 +40,12 @@ interface PipoTestHooks {
     room: string,
     envelope: unknown,
   ): Promise<{ state: string; text: string | null; code: string | null }>;
+  /**
+   * Seal and send any content (PROTOCOL.md §7.4) to the selected room as this
+   * person, e.g. an edit of someone else's message, which other clients must
+   * ignore; resolves to the message id.
+   */
+  sendContent(content: Parameters<AppState["rooms"]["send"]>[0]): Promise<string | null>;
 }
 
 declare global {
@@ -68,6 +78,7 @@ function installTestHooks(state: AppState): void {
     }),
     roomMessages: () => state.rooms.snapshot(),
     tryOpen: (room, envelope) => state.rooms.tryOpen(room, envelope),
+    sendContent: (content) => state.rooms.send(content),
   };
   Object.defineProperty(window, "__pipoTest", {
     value: Object.freeze(hooks),

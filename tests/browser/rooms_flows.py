@@ -73,7 +73,7 @@ async def choose_room(page: Page, label: str) -> None:
 
 async def send(page: Page, text: str) -> None:
     await page.get_by_label("Message", exact=True).fill(text)
-    await page.get_by_role("button", name="Send").click()
+    await page.get_by_role("button", name="Send", exact=True).click()
 
 
 async def room_messages(page: Page) -> dict[str, list[dict[str, Any]]]:

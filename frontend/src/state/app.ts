@@ -70,11 +70,15 @@ export function startApp(config: AppConfig, options: StartOptions = {}): App {
       connection.listener.onStatus?.(status);
       if (status.kind === "connected") {
         rooms?.onConnected();
-      } else if (status.kind === "idle" && status.closeCode === 4401) {
-        // The session ended (signed out elsewhere, or removed): ask who is signed in.
+        return;
+      }
+      rooms?.onDisconnected();
+      if (status.kind === "idle" && status.closeCode === 4401) {
+        // Signed out elsewhere: ask who is signed in.
         void account.boot();
       } else if (status.kind === "idle" && status.closeCode === 4403) {
-        // No longer a member: the chain says why.
+        // Removed from the workspace: the page keeps what this person was
+        // entitled to read and says they are no longer a member.
         void chain?.refresh().catch(() => undefined);
       }
     },

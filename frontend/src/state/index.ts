@@ -76,6 +76,14 @@ export {
   type GenesisStore,
 } from "./genesis";
 export {
+  type MentionPiece,
+  mentionQueryAt,
+  mentionSuggestions,
+  mentionsMe,
+  mentionsOf,
+  splitMentions,
+} from "./mentions";
+export {
   AccountError,
   emailProblem,
   emailRequired,
@@ -94,9 +102,12 @@ export {
 export {
   createRoomsStore,
   type MessageView,
+  type ReactionView,
   type RoomListItem,
   type RoomSocket,
   type RoomsStore,
+  type SnapshotEntry,
+  type ThreadView,
 } from "./rooms";
 export {
   confirmTokenFrom,

@@ -25,20 +25,30 @@ import type { AccountStore } from "./account";
 import type { ChainRoomView, ChainStore } from "./chain";
 import { onFreshHead } from "./chainLinks";
 import { AccountError, toAccountError } from "./messages";
+import {
+  bySeq,
+  foldTimeline,
+  type MessageView,
+  type ThreadView,
+  type Timeline,
+  type TimelineEntry,
+} from "./timeline";
 
-/** What a room's message list shows for one message. */
-export interface MessageView {
-  readonly id: string;
-  /** The room's sequence number; null while it waits for the server's ack. */
-  readonly seq: number | null;
-  readonly sender: string;
-  readonly ts: number;
-  readonly mine: boolean;
-  /** `ok`: `text` is the message; `pending`: not acknowledged yet; `before_joined` / `failed`: no text. */
-  readonly state: "ok" | "pending" | "before_joined" | "failed" | "unsupported";
-  readonly text: string | null;
-  /** Why a `failed` message shows no text. */
-  readonly reason: string | null;
+export type { MessageView, ReactionView, ThreadView } from "./timeline";
+
+/** What the test hook `roomMessages()` lists for each envelope held. */
+export interface SnapshotEntry {
+  id: string;
+  seq: number | null;
+  /** The text of a `text` or `edit` content. */
+  text: string | null;
+  /** `ok`, `pending`, `before_joined`, `failed`, or `unsupported` (an opened content that is not text). */
+  state: string;
+  /** The content's kind, null when it could not be read. */
+  kind: string | null;
+  sender: string;
+  /** `target` of an edit, delete or reaction; `parent` of a thread reply. */
+  target: string | null;
 }
 
 /** A room in the list. */
@@ -58,8 +68,12 @@ export interface RoomsStore {
   /** Public channels this person may join. */
   readonly joinable: ReadonlySignal<readonly RoomListItem[]>;
   readonly selected: ReadonlySignal<string | null>;
-  /** The selected room's messages, oldest first. */
+  /** The selected room's messages, oldest first: edits, deletes and reactions applied, no thread replies. */
   readonly messages: ReadonlySignal<readonly MessageView[]>;
+  /** The open thread of the selected room (its parent and replies), or null. */
+  readonly thread: ReadonlySignal<ThreadView | null>;
+  /** The message being edited in the selected room (the UI's inline editor), or null. */
+  readonly editing: ReadonlySignal<string | null>;
   /** Whether older messages of the selected room can be loaded. */
   readonly hasOlder: ReadonlySignal<boolean>;
   readonly error: ReadonlySignal<string | null>;
@@ -73,13 +87,34 @@ export interface RoomsStore {
   noteTyping(): void;
   select(room: string | null): Promise<void>;
   loadOlder(): Promise<void>;
-  send(text: string): Promise<void>;
+  /**
+   * Send `content` (a text, or any content of PROTOCOL.md §7.4) to the
+   * selected room through the outbox; returns the message id, or null when
+   * there was nothing to send.
+   */
+  send(content: string | Content): Promise<string | null>;
+  /** Replace the text of one's own message (an `edit`). */
+  edit(id: string, text: string): Promise<void>;
+  /** Delete one's own message for everyone (a `delete`). */
+  remove(id: string): Promise<void>;
+  /** Add (`on`) or take back a reaction. */
+  react(id: string, emoji: string, on: boolean): Promise<void>;
+  /** Reply in the thread of `parentId`. */
+  reply(parentId: string, text: string): Promise<void>;
+  /** Open the thread of a message of the selected room (null closes it). */
+  openThread(id: string | null): void;
+  /** The thread of `parentId` in the selected room, or null if it is not held. */
+  threadOf(parentId: string): ThreadView | null;
+  /** Start (or with null stop) editing a message of one's own. */
+  setEditing(id: string | null): void;
+  /** One's newest editable message in the selected room (in `thread`, among its replies). */
+  lastEditable(thread?: string | null): string | null;
   /** Create a room with these people (by username); returns its id. */
   createRoom(kind: "channel" | "private" | "dm", people: readonly string[]): Promise<string>;
   joinChannel(room: string): Promise<void>;
   removeFromRoom(room: string, user: string): Promise<void>;
   /** Test hook: every message id and sequence number per room that this client holds. */
-  snapshot(): Record<string, { id: string; seq: number | null; text: string | null; state: string }[]>;
+  snapshot(): Record<string, SnapshotEntry[]>;
   /**
    * Test hook: what this client makes of `envelope` in `room` with every key
    * it holds or can still fetch (the room's epochs, if the server serves them).
@@ -97,7 +132,8 @@ export interface RoomSocket {
 }
 
 interface RoomData {
-  readonly entries: Map<string, MessageView>;
+  /** Every envelope held, decrypted (edits, deletes and reactions too), by message id. */
+  readonly entries: Map<string, TimelineEntry>;
   /** Highest seq held with none missing before it (sync asks for everything after it). */
   lastSeq: number;
   /** Seqs held beyond a gap after `lastSeq` (an ack that overtook pushes, or a lost push). */
@@ -138,8 +174,19 @@ function label(room: ChainRoomView, me: string): string {
   }
 }
 
-function textOf(content: Content): string | null {
-  return content.kind === "text" && typeof content.text === "string" ? content.text : null;
+function textOf(content: Content | null): string | null {
+  return (content?.kind === "text" || content?.kind === "edit") && typeof content.text === "string"
+    ? content.text
+    : null;
+}
+
+const ACTION_KINDS = ["edit", "delete", "reaction"];
+
+/** `ok`/`pending` for a content this version knows, `unsupported` for another kind. */
+function stateOf(entry: TimelineEntry): string {
+  const known =
+    entry.content === null || entry.content.kind === "text" || ACTION_KINDS.includes(entry.content.kind);
+  return (entry.state === "ok" || entry.state === "pending") && !known ? "unsupported" : entry.state;
 }
 
 export function createRoomsStore(
@@ -149,6 +196,7 @@ export function createRoomsStore(
 ): RoomsStore & {
   onFrame(frame: Readonly<Record<string, unknown>>): void;
   onConnected(): void;
+  onDisconnected(): void;
   dispose(): void;
 } {
   const data = new Map<string, RoomData>();
@@ -219,19 +267,18 @@ export function createRoomsStore(
       .filter((room) => room.kind === "channel" && !room.members.some((member) => member.username === name))
       .map(item);
   });
-  const messages = computed<readonly MessageView[]>(() => {
+  const timeline = computed<Timeline>(() => {
     version.value;
     const room = selected.value;
-    if (room === null) {
-      return [];
-    }
-    return [...(data.get(room)?.entries.values() ?? [])].sort((a, b) => {
-      if (a.seq === null || b.seq === null) {
-        return a.seq === null ? (b.seq === null ? a.ts - b.ts : 1) : -1;
-      }
-      return a.seq - b.seq;
-    });
+    const entries = room === null ? [] : [...(data.get(room)?.entries.values() ?? [])];
+    return foldTimeline(entries.sort(bySeq), me());
   });
+  const messages = computed<readonly MessageView[]>(() => timeline.value.messages);
+  const openThreadId = signal<string | null>(null);
+  const thread = computed<ThreadView | null>(() =>
+    openThreadId.value === null ? null : timeline.value.thread(openThreadId.value),
+  );
+  const editing = signal<string | null>(null);
   const typing = computed<readonly string[]>(() => {
     const room = selected.value;
     const now = clock.value;
@@ -266,44 +313,15 @@ export function createRoomsStore(
   };
   const keyring = (): RoomKeyring => account.roomKeyring();
 
-  const view = (opened: OpenedMessage, seq: number | null): MessageView => {
-    const mine = opened.sender === me();
+  const view = (opened: OpenedMessage, seq: number | null): TimelineEntry => {
+    const { id, sender, ts } = opened;
     switch (opened.kind) {
-      case "ok": {
-        const text = textOf(opened.content);
-        return {
-          id: opened.id,
-          seq,
-          sender: opened.sender,
-          ts: opened.ts,
-          mine,
-          state: text === null ? "unsupported" : "ok",
-          text,
-          reason: null,
-        };
-      }
+      case "ok":
+        return { id, seq, sender, ts, state: "ok", content: opened.content, reason: null };
       case "before_joined":
-        return {
-          id: opened.id,
-          seq,
-          sender: opened.sender,
-          ts: opened.ts,
-          mine,
-          state: "before_joined",
-          text: null,
-          reason: null,
-        };
+        return { id, seq, sender, ts, state: "before_joined", content: null, reason: null };
       case "failed":
-        return {
-          id: opened.id,
-          seq,
-          sender: opened.sender,
-          ts: opened.ts,
-          mine,
-          state: "failed",
-          text: null,
-          reason: opened.reason,
-        };
+        return { id, seq, sender, ts, state: "failed", content: null, reason: opened.reason };
     }
   };
 
@@ -351,7 +369,8 @@ export function createRoomsStore(
     outbox.delete(opened.id);
     held(room, target, seq);
     target.firstSeq = target.firstSeq === null ? seq : Math.min(target.firstSeq, seq);
-    if (selected.value !== room && opened.sender !== me() && existing === undefined) {
+    const action = opened.kind === "ok" && ACTION_KINDS.includes(opened.content.kind);
+    if (selected.value !== room && opened.sender !== me() && existing === undefined && !action) {
       target.unread++;
     }
   };
@@ -543,6 +562,9 @@ export function createRoomsStore(
           state: "failed",
           reason: "The server kept refusing this message.",
         });
+        if (ACTION_KINDS.includes(entry.content.kind)) {
+          error.value = "The server kept refusing this change.";
+        }
         bump();
       }
       return;
@@ -599,7 +621,7 @@ export function createRoomsStore(
           target.entries.set(id, {
             ...shown,
             seq: frame.seq,
-            state: shown.text === null ? shown.state : "ok",
+            state: shown.content === null ? shown.state : "ok",
           });
         }
         held(room || entry?.room || "", target, frame.seq);
@@ -706,12 +728,12 @@ export function createRoomsStore(
             setOutbox();
             const shown = entry === undefined ? undefined : data.get(entry.room)?.entries.get(id);
             if (entry !== undefined && shown !== undefined) {
-              data.get(entry.room)?.entries.set(id, {
-                ...shown,
-                state: "failed",
-                reason:
-                  typeof frame.message === "string" ? frame.message : "The server refused this message.",
-              });
+              const reason =
+                typeof frame.message === "string" ? frame.message : "The server refused this message.";
+              data.get(entry.room)?.entries.set(id, { ...shown, state: "failed", reason });
+              if (ACTION_KINDS.includes(entry.content.kind)) {
+                error.value = reason; // a refused edit, delete or reaction shows nowhere else
+              }
               bump();
             }
           } else {
@@ -781,11 +803,20 @@ export function createRoomsStore(
     joinable,
     selected,
     messages,
+    thread,
+    editing,
     hasOlder,
     error,
     outboxSize,
     onFrame,
     onConnected,
+    onDisconnected(): void {
+      // Nobody is seen typing or online through a connection that is gone.
+      batch(() => {
+        typingSeen.value = new Map();
+        online.value = new Set();
+      });
+    },
     typing,
     online,
     dispose(): void {
@@ -809,6 +840,10 @@ export function createRoomsStore(
 
     async select(room: string | null): Promise<void> {
       batch(() => {
+        if (selected.value !== room) {
+          openThreadId.value = null;
+          editing.value = null;
+        }
         selected.value = room;
         error.value = null;
       });
@@ -843,24 +878,27 @@ export function createRoomsStore(
       bump();
     },
 
-    async send(text: string): Promise<void> {
+    async send(message: string | Content): Promise<string | null> {
       const room = selected.value;
-      const body = text.trim();
-      if (room === null || body === "") {
-        return;
+      const content: Content =
+        typeof message === "string"
+          ? { kind: "text", text: message.trim() }
+          : (message.kind === "text" || message.kind === "edit") && typeof message.text === "string"
+            ? { ...message, text: message.text.trim() }
+            : message;
+      if (room === null || content.text === "") {
+        return null;
       }
       error.value = null;
       const id = newMessageId();
-      const content: Content = { kind: "text", text: body };
       const target = roomData(room);
       target.entries.set(id, {
         id,
         seq: null,
         sender: me(),
         ts: Date.now(),
-        mine: true,
         state: "pending",
-        text: body,
+        content,
         reason: null,
       });
       bump();
@@ -885,6 +923,7 @@ export function createRoomsStore(
         outbox.set(id, { room, envelope, content, attempts: 0 });
         setOutbox();
         transmit(id);
+        return id;
       } catch (caught) {
         target.entries.delete(id);
         bump();
@@ -894,6 +933,68 @@ export function createRoomsStore(
       } finally {
         done();
       }
+    },
+
+    async edit(id: string, text: string): Promise<void> {
+      const shown = timeline.value.get(id);
+      const body = text.trim();
+      if (shown === undefined || !shown.mine || shown.text === null || body === "" || body === shown.text) {
+        return;
+      }
+      await store.send({ kind: "edit", target: id, text: body });
+    },
+
+    async remove(id: string): Promise<void> {
+      const shown = timeline.value.get(id);
+      if (shown === undefined || !shown.mine) {
+        return;
+      }
+      if (editing.value === id) {
+        editing.value = null;
+      }
+      await store.send({ kind: "delete", target: id });
+    },
+
+    async react(id: string, emoji: string, on: boolean): Promise<void> {
+      if (timeline.value.get(id) === undefined || emoji === "") {
+        return;
+      }
+      await store.send({ kind: "reaction", target: id, emoji, on });
+    },
+
+    async reply(parentId: string, text: string): Promise<void> {
+      if (timeline.value.thread(parentId) === null) {
+        return;
+      }
+      await store.send({ kind: "text", text, parent: parentId });
+    },
+
+    openThread(id: string | null): void {
+      openThreadId.value = id;
+    },
+
+    threadOf(parentId: string): ThreadView | null {
+      return timeline.value.thread(parentId);
+    },
+
+    setEditing(id: string | null): void {
+      const shown = id === null ? undefined : timeline.value.get(id);
+      editing.value = shown?.mine === true && shown.text !== null ? (id as string) : null;
+    },
+
+    lastEditable(parent: string | null = null): string | null {
+      const list = parent === null ? timeline.value.messages : (timeline.value.thread(parent)?.replies ?? []);
+      for (let index = list.length - 1; index >= 0; index--) {
+        const message = list[index] as MessageView;
+        if (
+          message.mine &&
+          message.text !== null &&
+          (message.state === "ok" || message.state === "pending")
+        ) {
+          return message.id;
+        }
+      }
+      return null;
     },
 
     async createRoom(kind: "channel" | "private" | "dm", people: readonly string[]): Promise<string> {
@@ -931,13 +1032,24 @@ export function createRoomsStore(
       });
     },
 
-    snapshot(): Record<string, { id: string; seq: number | null; text: string | null; state: string }[]> {
-      const out: Record<string, { id: string; seq: number | null; text: string | null; state: string }[]> =
-        {};
+    snapshot(): Record<string, SnapshotEntry[]> {
+      const out: Record<string, SnapshotEntry[]> = {};
       for (const [room, target] of data) {
         out[room] = [...target.entries.values()]
           .sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER))
-          .map((entry) => ({ id: entry.id, seq: entry.seq, text: entry.text, state: entry.state }));
+          .map((entry) => {
+            const { content } = entry;
+            const pointer = content?.kind === "text" ? content.parent : content?.target;
+            return {
+              id: entry.id,
+              seq: entry.seq,
+              text: textOf(content),
+              state: stateOf(entry),
+              kind: content?.kind ?? null,
+              sender: entry.sender,
+              target: typeof pointer === "string" ? pointer : null,
+            };
+          });
       }
       return out;
     },
@@ -949,7 +1061,11 @@ export function createRoomsStore(
       await loadEpochs(room).catch(() => undefined); // a room one left answers 404
       const opened = keyring().open(envelope, history(), history().joinedAt(room, me()));
       const shown = view(opened, null);
-      return { state: shown.state, text: shown.text, code: opened.kind === "failed" ? opened.code : null };
+      return {
+        state: stateOf(shown),
+        text: textOf(shown.content),
+        code: opened.kind === "failed" ? opened.code : null,
+      };
     },
   };
   return store;

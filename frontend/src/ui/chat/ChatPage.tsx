@@ -10,6 +10,7 @@ import { RouteLink, useApp } from "../kit";
 import { NewRoomForm } from "./NewRoomForm";
 import { JoinableChannels, RoomList } from "./RoomList";
 import { RoomView } from "./RoomView";
+import { ThreadPanel } from "./ThreadPanel";
 
 export function ChatPage() {
   const { rooms, connection } = useApp();
@@ -23,8 +24,9 @@ export function ChatPage() {
       void rooms.select((list[0] as RoomListItem).id);
     }
   }, [rooms, selected, list, creating]);
+  const threadOpen = rooms.thread.value !== null && current !== null && !creating;
   return (
-    <div class="chat">
+    <div class={threadOpen ? "chat chat--thread" : "chat"}>
       <nav class="chat__sidebar" aria-label="Rooms">
         <div class="chat__sidebar-head">
           <h2 class="chat__title">Rooms</h2>
@@ -69,6 +71,7 @@ export function ChatPage() {
           <RoomView room={current} />
         )}
       </section>
+      {threadOpen ? <ThreadPanel /> : null}
     </div>
   );
 }

@@ -1,12 +1,23 @@
-/** The message box: Enter sends, Shift+Enter starts a new line. */
+/** The message box: Enter sends, Shift+Enter starts a new line, Up (when empty) edits one's last message. */
 
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { Busy, useApp } from "../kit";
+import { useInsertAtCaret, useMentionAssist } from "./composerAssist";
+import { EmojiPicker } from "./EmojiPicker";
 
 export function Composer() {
-  const { rooms } = useApp();
+  const { rooms, account } = useApp();
   const [text, setText] = useState("");
   const [pending, setPending] = useState(0);
+  // @mention suggestions (the room's members but oneself) and "Insert emoji".
+  const textarea = useRef<HTMLTextAreaElement>(null);
+  const me = account.user.value?.username ?? "";
+  const people =
+    rooms.rooms.value
+      .find((room) => room.id === rooms.selected.value)
+      ?.members.filter((name) => name !== me) ?? [];
+  const mentions = useMentionAssist(textarea, text, setText, people);
+  const insert = useInsertAtCaret(textarea, text, setText);
   const send = (): void => {
     const body = text;
     if (body.trim() === "") {
@@ -35,21 +46,41 @@ export function Composer() {
       <div class="composer__row">
         <textarea
           id="composer-text"
+          ref={textarea}
+          {...mentions.inputProps}
           class="composer__input"
           rows={2}
           value={text}
           maxLength={16000}
           onInput={(event) => {
             setText((event.target as HTMLTextAreaElement).value);
+            mentions.track();
             rooms.noteTyping();
           }}
+          onKeyUp={mentions.track}
+          onClick={mentions.track}
           onKeyDown={(event) => {
+            if (mentions.onKeyDown(event)) {
+              return;
+            }
             if (event.key === "Enter" && !event.shiftKey) {
               event.preventDefault();
               send();
+            } else if (event.key === "ArrowUp" && text === "") {
+              // Up in the empty box edits one's last message (inline, in the list).
+              const last = rooms.lastEditable();
+              if (last !== null) {
+                event.preventDefault();
+                rooms.setEditing(last);
+              }
+            } else if (event.key === "Escape" && rooms.editing.value !== null) {
+              event.preventDefault();
+              rooms.setEditing(null);
             }
           }}
         />
+        {mentions.list}
+        <EmojiPicker onPick={insert} />
         <button type="submit" class="button button--primary">
           Send
         </button>
