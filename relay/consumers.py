@@ -26,6 +26,9 @@ import contextlib
 import functools
 import json
 import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -51,11 +54,13 @@ from relay.frames import (
     parse_text_frame,
 )
 from relay.groups import tenant_group, user_group
-from relay.publish import publish, publish_to_users
+from relay.publish import publish, publish_many, publish_to_users
 from relay.ratelimit import TokenBuckets
 from rooms.message_actions import (
     RoomError,
-    do_store_envelope,
+    SendResult,
+    StoredEnvelope,
+    do_store_envelopes,
     do_store_epoch_record,
     do_store_epoch_share,
 )
@@ -70,6 +75,10 @@ logger = logging.getLogger(__name__)
 
 LAYER_TIMEOUT_S = 2.0
 REJOIN_INTERVAL_S = 1.0
+# Envelopes stored per transaction at most (group commit), and `send` frames
+# of one socket waiting for their acks at most before it reads on.
+SEND_BATCH_MAX = 256
+SENDS_IN_FLIGHT_MAX = 128
 
 # This process's sockets per (tenant id, username): presence is "online"
 # while there is one, and the smallest channel name re-asserts it when
@@ -110,6 +119,100 @@ def error_frame(code: str, message: str, ref: str | None = None, **extra: Any) -
     return frame
 
 
+# --- Group commit ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingSend:
+    tenant: Tenant
+    username: str
+    envelope: object
+    # Sends the ack (or the error) to the socket that sent it.
+    answer: Callable[[SendResult], Awaitable[None]]
+    done: "asyncio.Future[None]"
+
+
+class SendBatcher:
+    """Stores the `send` frames of every socket of this process, many per transaction.
+
+    Frames queue up while a batch is in the database; the next batch takes
+    them all (up to SEND_BATCH_MAX) in arrival order, in one trip to the
+    database thread (rooms.message_actions.do_store_envelopes: one
+    transaction per room, under its row lock). After the commit it answers
+    each frame in that order (so each socket gets its acks in the order it
+    sent) and then publishes the stored messages in seq order, before the
+    next batch is stored: a sender's ack always precedes its own `message`
+    frame, and nothing is published that is not committed.
+    """
+
+    def __init__(self) -> None:
+        self.queue: deque[PendingSend] = deque()
+        self.task: asyncio.Task[None] | None = None
+
+    def submit(self, pending: PendingSend) -> None:
+        self.queue.append(pending)
+        if self.task is None:
+            self.task = asyncio.ensure_future(self.run())
+
+    async def run(self) -> None:
+        try:
+            while self.queue:
+                batch = [self.queue.popleft() for _ in range(min(len(self.queue), SEND_BATCH_MAX))]
+                await self.store(batch)
+        finally:
+            self.task = None
+            if self.queue:  # cancelled with work left (shutting down): fail it loudly
+                for pending in self.queue:
+                    if not pending.done.done():
+                        pending.done.set_result(None)
+                self.queue.clear()
+
+    async def store(self, batch: list[PendingSend]) -> None:
+        results: list[SendResult]
+        try:
+            results = await database_sync_to_async(do_store_envelopes)(
+                [(pending.tenant, pending.username, pending.envelope) for pending in batch]
+            )
+        except Exception as error:
+            results = [error] * len(batch)
+        published: list[tuple[list[str], dict[str, Any]]] = []
+        for pending, result in zip(batch, results, strict=True):
+            try:
+                await pending.answer(result)
+            except Exception:
+                logger.warning("relay: answering a send failed (socket closed?)")
+            finally:
+                pending.done.set_result(None)
+            if isinstance(result, StoredEnvelope) and result.created:
+                # The `message` frame encoded once here, not once per socket.
+                text = encode_frame(
+                    {
+                        "type": "message",
+                        "room": result.room,
+                        "seq": result.seq,
+                        "envelope": result.envelope,
+                    }
+                )
+                event = {"type": "relay.message", "room": result.room, "seq": result.seq}
+                event["frame"] = text
+                groups = [user_group(pending.tenant.pk, name) for name in result.recipients]
+                published.append((groups, event))
+        await publish_many(published)
+
+
+_batchers: dict[asyncio.AbstractEventLoop, SendBatcher] = {}
+
+
+def send_batcher() -> SendBatcher:
+    loop = asyncio.get_running_loop()
+    batcher = _batchers.get(loop)
+    if batcher is None:
+        for old in [old for old in _batchers if old.is_closed()]:
+            del _batchers[old]
+        batcher = _batchers[loop] = SendBatcher()
+    return batcher
+
+
 class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
     tenant: Tenant | None = None
     username: str | None = None
@@ -125,6 +228,8 @@ class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels i
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.channel_name = None
         self.positions: dict[str, int] = {}
+        # This socket's `send` frames handed to the batcher, not yet answered.
+        self.sends: deque[asyncio.Future[None]] = deque()
         self.subscribed = False
         self.rejoin_task: asyncio.Task[None] | None = None
         sources = [receive]
@@ -276,18 +381,60 @@ class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels i
             frame = parse_text_frame(text_data, max_bytes=settings.PIPO_MAX_TEXT_FRAME_BYTES)
             await self.handle(frame)
         except FrameError as error:
+            await self.settle_sends()
             await self.send_frame(error.to_frame())
         except Exception:
             # Never a stack trace to the client; the log gets the kind only,
             # not the frame (it may carry ciphertext or keys).
             logger.exception("relay: unexpected error while handling a frame")
-            await self.send_frame(
-                FrameError(
-                    FrameErrorCode.INTERNAL_ERROR, "the server could not handle this frame"
-                ).to_frame()
+            await self.send_internal_error()
+
+    async def send_internal_error(self) -> None:
+        await self.send_frame(
+            FrameError(
+                FrameErrorCode.INTERNAL_ERROR, "the server could not handle this frame"
+            ).to_frame()
+        )
+
+    async def queue_send(self, frame: Send) -> None:
+        """Hand a `send` to the batcher without waiting for its store (pipelining):
+        the next frames are read meanwhile; the batcher answers it in order."""
+        assert self.tenant is not None
+        assert self.username is not None
+        while len(self.sends) >= SENDS_IN_FLIGHT_MAX:
+            await self.sends.popleft()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.sends.append(done)
+        send_batcher().submit(
+            PendingSend(
+                self.tenant,
+                self.username,
+                frame.envelope,
+                functools.partial(self.answer_send, frame),
+                done,
             )
+        )
+
+    async def settle_sends(self) -> None:
+        """Wait until this socket's sends are answered: every other answer comes
+        after the acks of the sends before it."""
+        while self.sends:
+            await self.sends.popleft()
+
+    async def answer_send(self, frame: Send, result: SendResult) -> None:
+        if isinstance(result, StoredEnvelope):
+            await self.send_frame(
+                {"type": "ack", "id": result.message_id, "room": result.room, "seq": result.seq}
+            )
+        elif isinstance(result, RoomError):
+            await self.send_frame(error_frame(result.code, result.message, frame.id))
+        else:
+            logger.error("relay: unexpected error while storing an envelope", exc_info=result)
+            await self.send_internal_error()
 
     async def handle(self, frame: ClientFrame) -> None:
+        if not isinstance(frame, Send):
+            await self.settle_sends()
         if isinstance(frame, Ping):
             await self.send_frame(
                 {"type": "pong", "id": frame.id} if frame.id else {"type": "pong"}
@@ -297,6 +444,7 @@ class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels i
         assert self.username is not None
         retry_after = frame_bucket().take((self.tenant.pk, self.username))
         if retry_after:
+            await self.settle_sends()
             await self.send_frame(
                 error_frame(
                     "rate_limited",
@@ -309,7 +457,7 @@ class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels i
         try:
             match frame:
                 case Send():
-                    await self.on_send(frame)
+                    await self.queue_send(frame)
                 case Epoch():
                     await self.on_epoch(frame)
                 case Share():
@@ -322,23 +470,6 @@ class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels i
                     await self.on_read(frame)
         except RoomError as error:
             await self.send_frame(error_frame(error.code, error.message, frame.id))
-
-    async def on_send(self, frame: Send) -> None:
-        assert self.tenant is not None
-        stored = await database_sync_to_async(do_store_envelope)(
-            self.tenant, self.username, frame.envelope
-        )
-        await self.send_frame(
-            {"type": "ack", "id": stored.message_id, "room": stored.room, "seq": stored.seq}
-        )
-        if stored.created:
-            event = {
-                "type": "relay.message",
-                "room": stored.room,
-                "seq": stored.seq,
-                "envelope": stored.envelope,
-            }
-            await publish_to_users(self.tenant.pk, stored.recipients, event)
 
     async def on_epoch(self, frame: Epoch) -> None:
         assert self.tenant is not None
@@ -417,7 +548,10 @@ class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels i
                     return  # no longer in the room
                 for missing_seq, envelope in missing:
                     await self.send_message(room, missing_seq, envelope)
-        await self.send_message(room, seq, event["envelope"])
+        if "frame" in event:
+            await self.send(text_data=event["frame"])
+        else:
+            await self.send_message(room, seq, event["envelope"])
         self.positions[room] = seq
 
     async def relay_frame(self, event: dict[str, Any]) -> None:

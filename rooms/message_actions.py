@@ -11,12 +11,12 @@ publishes to sockets after this returns (so after the commit), to the
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from accounts.models import Tenant
@@ -131,6 +131,9 @@ def _verify(check: Callable[[], None]) -> None:
 
 # --- Envelopes ----------------------------------------------------------------------
 
+SendRequest = tuple[Tenant, str, object]  # (tenant, session's username, envelope JSON)
+SendResult = StoredEnvelope | BaseException  # a RoomError is a refusal
+
 
 def do_store_envelope(
     tenant: Tenant, username: str, envelope_json: object, *, now: int | None = None
@@ -141,56 +144,233 @@ def do_store_envelope(
     with `created` False (whatever the epoch or the clock say by then);
     another envelope with a used id is `duplicate_id`.
     """
-    envelope = _parse(parse_envelope, envelope_json)
-    _check_author(tenant, username, slug=envelope.tenant, author=envelope.sender, what="envelope")
-    try:
-        return _store_envelope(tenant, username, envelope, now if now is not None else now_ms())
-    except IntegrityError:
+    (result,) = do_store_envelopes([(tenant, username, envelope_json)], now=now)
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def do_store_envelopes(
+    requests: Sequence[SendRequest], *, now: int | None = None
+) -> list[SendResult]:
+    """`do_store_envelope` for many envelopes at once (group commit), one result each.
+
+    The envelopes of one room are checked and stored in one transaction under
+    the room's row lock, in the order given, exactly as if they came one after
+    another: each is judged on its own (a refused one stores nothing and does
+    not affect the others), seqs are handed out in that order without gaps,
+    and an id used twice in the batch is handled like a resend. If a batch's
+    insert fails (an id raced in through another room), its envelopes are
+    stored one by one so that only the culprit is refused.
+    """
+    clock = now if now is not None else now_ms()
+    results: list[SendResult | None] = [None] * len(requests)
+    rooms: dict[tuple[int, str], list[tuple[int, Envelope]]] = {}
+    tenants: dict[int, Tenant] = {}
+    for index, (tenant, username, envelope_json) in enumerate(requests):
+        try:
+            envelope = _parse(parse_envelope, envelope_json)
+            _check_author(
+                tenant, username, slug=envelope.tenant, author=envelope.sender, what="envelope"
+            )
+        except RoomError as error:
+            results[index] = error
+            continue
+        tenants[tenant.pk] = tenant
+        rooms.setdefault((tenant.pk, envelope.room), []).append((index, envelope))
+    for (tenant_pk, room_id), items in rooms.items():
+        tenant = tenants[tenant_pk]
+        stored: list[SendResult]
+        try:
+            stored = list(_store_room_envelopes(tenant, room_id, [e for _, e in items], clock))
+        except Exception as error:
+            if len(items) == 1:
+                stored = [_as_room_error(error)]
+            else:  # store them one by one: only the culprit fails
+                stored = []
+                for _, envelope in items:
+                    try:
+                        stored.extend(_store_room_envelopes(tenant, room_id, [envelope], clock))
+                    except Exception as single:
+                        stored.append(_as_room_error(single))
+        for (index, _), result in zip(items, stored, strict=True):
+            results[index] = result
+    assert all(result is not None for result in results)
+    return cast(list[SendResult], results)
+
+
+def _as_room_error(error: Exception) -> BaseException:
+    if isinstance(error, IntegrityError):
         # The same id raced in through another room (a same-room race waits
         # on the room lock and finds the stored one instead).
-        raise RoomError("duplicate_id", "Another message already has this id.") from None
+        return RoomError("duplicate_id", "Another message already has this id.")
+    return error
+
+
+_RoomState = tuple[
+    tuple[str, ...],  # the members, sorted
+    dict[str, tuple[int, int, Any]],  # stored ids among the batch's: (room pk, seq, envelope)
+    dict[str, bytes],  # the senders' current chain keys
+    tuple[int, int, int] | None,  # the current epoch: (pk, ts, message_count)
+]
+
+
+def _room_state(
+    tenant: Tenant, room_pk: int, epoch: int, *, ids: list[str], senders: list[str]
+) -> _RoomState:
+    """What the checks of a batch read under the room lock: one statement on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return _room_state_orm(tenant, room_pk, epoch, ids=ids, senders=senders)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT
+                ARRAY(SELECT username FROM {RoomMember._meta.db_table}
+                      WHERE room_id = %(room)s ORDER BY username),
+                ARRAY(SELECT username FROM {ChainMember._meta.db_table}
+                      WHERE tenant_id = %(tenant)s AND username = ANY(%(senders)s)
+                      ORDER BY username),
+                ARRAY(SELECT sign_pub FROM {ChainMember._meta.db_table}
+                      WHERE tenant_id = %(tenant)s AND username = ANY(%(senders)s)
+                      ORDER BY username),
+                ARRAY(SELECT message_id FROM {Message._meta.db_table}
+                      WHERE tenant_id = %(tenant)s AND message_id = ANY(%(ids)s)),
+                (SELECT ARRAY[id, ts, message_count] FROM {RoomEpoch._meta.db_table}
+                 WHERE room_id = %(room)s AND epoch = %(epoch)s)""",  # noqa: S608  (names only)
+            {"room": room_pk, "tenant": tenant.pk, "senders": senders, "ids": ids, "epoch": epoch},
+        )
+        members, key_owners, keys, stored, epoch_row = cursor.fetchone()
+    stored_ids = _stored_ids(tenant, stored) if stored else {}
+    sign_keys = {name: bytes(key) for name, key in zip(key_owners, keys, strict=True)}
+    current = (int(epoch_row[0]), int(epoch_row[1]), int(epoch_row[2])) if epoch_row else None
+    return tuple(members), stored_ids, sign_keys, current
+
+
+def _room_state_orm(
+    tenant: Tenant, room_pk: int, epoch: int, *, ids: list[str], senders: list[str]
+) -> _RoomState:
+    members = tuple(
+        RoomMember.objects.filter(tenant=tenant, room_id=room_pk)
+        .order_by("username")
+        .values_list("username", flat=True)
+    )
+    sign_keys = {
+        username: bytes(key)
+        for username, key in ChainMember.objects.filter(
+            tenant=tenant, username__in=senders
+        ).values_list("username", "sign_pub")
+    }
+    current = (
+        RoomEpoch.objects.filter(tenant=tenant, room_id=room_pk, epoch=epoch)
+        .values_list("pk", "ts", "message_count")
+        .first()
+    )
+    return members, _stored_ids(tenant, ids), sign_keys, current
+
+
+def _stored_ids(tenant: Tenant, ids: list[str]) -> dict[str, tuple[int, int, Any]]:
+    return {
+        message_id: (room, seq, wire)
+        for message_id, room, seq, wire in Message.objects.filter(
+            tenant=tenant, message_id__in=ids
+        ).values_list("message_id", "room_id", "seq", "envelope")
+    }
 
 
 @transaction.atomic
-def _store_envelope(tenant: Tenant, username: str, envelope: Envelope, now: int) -> StoredEnvelope:
-    wire = envelope.to_json()
-    room, members = _locked_room(tenant, envelope.room, username)
-    recipients = tuple(sorted(members))
-    existing = Message.objects.filter(tenant=tenant, message_id=envelope.id).first()
-    if existing is not None:
-        if existing.room_id != room.pk or existing.envelope != wire:
-            raise RoomError("duplicate_id", "Another message already has this id.")
-        return StoredEnvelope(existing.seq, False, room.room_id, envelope.id, wire, recipients)
-    _check_clock(envelope.ts, now)
-    _verify(lambda: verify_envelope(envelope, _sign_pub(tenant, username)))
-    if room.epoch < 0 or envelope.epoch != room.epoch:
-        raise RoomError(
-            "stale_epoch", "This is not the room's current epoch: fetch it (or make the first)."
-        )
-    epoch = RoomEpoch.objects.get(tenant=tenant, room=room, epoch=room.epoch)
-    if (
-        room.rekey_required
-        or epoch.message_count >= settings.PIPO_EPOCH_MAX_MESSAGES
-        or now - epoch.ts >= settings.PIPO_EPOCH_MAX_AGE_MS
-    ):
-        raise RoomError(
-            "epoch_expired", "The room's epoch is due for replacement: make a new one first."
-        )
-    seq = room.last_seq + 1
-    room.last_seq = seq
-    room.save(update_fields=["last_seq"])
-    Message.objects.create(
-        tenant=tenant,
-        room=room,
-        seq=seq,
-        message_id=envelope.id,
-        sender=username,
-        epoch=envelope.epoch,
-        ts=envelope.ts,
-        envelope=wire,
+def _store_room_envelopes(
+    tenant: Tenant, room_id: str, envelopes: list[Envelope], now: int
+) -> list[StoredEnvelope | RoomError]:
+    """Envelopes of one room (their authors already checked), in order, in one transaction.
+
+    Statements, however many envelopes: the room's row lock; one read of its
+    members, its current epoch, the senders' keys and which of the ids are
+    stored (on PostgreSQL; the details of stored ones only if there are any);
+    one INSERT and two counter UPDATEs.
+    """
+    not_in_room = RoomError("not_in_room", NOT_IN_ROOM)
+    locked = (
+        Room.objects.select_for_update()
+        .filter(tenant=tenant, room_id=room_id)
+        .values_list("pk", "last_seq", "epoch", "rekey_required")
+        .first()
     )
-    RoomEpoch.objects.filter(pk=epoch.pk).update(message_count=F("message_count") + 1)
-    return StoredEnvelope(seq, True, room.room_id, envelope.id, wire, recipients)
+    if locked is None:
+        return [not_in_room for _ in envelopes]
+    room_pk, last_seq, room_epoch, rekey_required = locked
+    # Read after the lock is held (a statement of its own: one that waited for
+    # the lock would see the other tables as they were before that wait), so
+    # a chain link changing the members has committed first.
+    state = _room_state(
+        tenant,
+        room_pk,
+        room_epoch,
+        ids=sorted({envelope.id for envelope in envelopes}),
+        senders=sorted({envelope.sender for envelope in envelopes}),
+    )
+    recipients, stored_ids, sign_keys, epoch_row = state
+    members = set(recipients)
+    results: list[StoredEnvelope | RoomError] = []
+    new_rows: list[Message] = []
+    count = epoch_row[2] if epoch_row is not None else 0
+    for envelope in envelopes:
+        try:
+            wire = envelope.to_json()
+            if envelope.sender not in members:
+                raise not_in_room
+            seen = stored_ids.get(envelope.id)
+            if seen is not None:
+                if seen[0] != room_pk or seen[2] != wire:
+                    raise RoomError("duplicate_id", "Another message already has this id.")
+                results.append(
+                    StoredEnvelope(seen[1], False, room_id, envelope.id, wire, recipients)
+                )
+                continue
+            _check_clock(envelope.ts, now)
+            sign_pub = sign_keys.get(envelope.sender)
+            if sign_pub is None:
+                raise not_in_room
+            _verify(lambda: verify_envelope(envelope, sign_pub))  # noqa: B023  (called at once)
+            if room_epoch < 0 or envelope.epoch != room_epoch or epoch_row is None:
+                raise RoomError(
+                    "stale_epoch",
+                    "This is not the room's current epoch: fetch it (or make the first).",
+                )
+            if (
+                rekey_required
+                or count >= settings.PIPO_EPOCH_MAX_MESSAGES
+                or now - epoch_row[1] >= settings.PIPO_EPOCH_MAX_AGE_MS
+            ):
+                raise RoomError(
+                    "epoch_expired",
+                    "The room's epoch is due for replacement: make a new one first.",
+                )
+        except RoomError as error:
+            results.append(error)
+            continue
+        last_seq += 1
+        count += 1
+        stored_ids[envelope.id] = (room_pk, last_seq, wire)
+        new_rows.append(
+            Message(
+                tenant=tenant,
+                room_id=room_pk,
+                seq=last_seq,
+                message_id=envelope.id,
+                sender=envelope.sender,
+                epoch=envelope.epoch,
+                ts=envelope.ts,
+                envelope=wire,
+            )
+        )
+        results.append(StoredEnvelope(last_seq, True, room_id, envelope.id, wire, recipients))
+    if new_rows:
+        assert epoch_row is not None
+        Message.objects.bulk_create(new_rows)
+        Room.objects.filter(pk=room_pk).update(last_seq=last_seq)
+        RoomEpoch.objects.filter(pk=epoch_row[0]).update(
+            message_count=F("message_count") + len(new_rows)
+        )
+    return results
 
 
 # --- Epoch records --------------------------------------------------------------------

@@ -106,6 +106,46 @@ async def test_acks_carry_the_seq_and_resends_are_idempotent(
         assert Message.objects.filter(room__room_id=room).count() == 1
 
 
+async def test_pipelined_sends_are_answered_in_order_each_before_its_message(
+    daphne_server: LiveServer, world: World, room: str
+) -> None:
+    """Sends are stored in batches while the socket reads on; the answers keep
+    the order of the frames (a refused one in the middle included), a ping
+    after them is answered after them, and a sender's `message` frame never
+    comes before its ack."""
+    async with (
+        open_socket(daphne_server, "rooms", world["alice"].session) as alice,
+        open_socket(daphne_server, "rooms", world["bob"].session) as bob,
+    ):
+        envelopes = [world.envelope(room, 0, "alice", f"m{i}") for i in range(30)]
+        bad = world.envelope(room, 0, "alice", signer="bob")
+        frames = [send_frame(e) for e in envelopes[:15]] + [send_frame(bad)]
+        frames += [send_frame(e) for e in envelopes[15:]] + [{"type": "ping", "id": "after"}]
+        for body in frames:
+            await send(alice, body)
+        answers: list[tuple[str, Any]] = []
+        acked: set[int] = set()
+        while not answers or answers[-1] != ("pong", "after"):
+            got = await frame(alice)
+            if got["type"] == "message":
+                assert got["seq"] in acked, "a message before its ack"
+            elif got["type"] == "ack":
+                acked.add(got["seq"])
+                answers.append(("ack", got["id"]))
+            elif got["type"] in {"error", "pong"}:
+                answers.append((got.get("code", "pong"), got.get("id")))
+        assert answers == [
+            *(("ack", e.id) for e in envelopes[:15]),
+            ("bad_signature", bad.id),
+            *(("ack", e.id) for e in envelopes[15:]),
+            ("pong", "after"),
+        ]
+        delivered = await asyncio.wait_for(collect_messages(bob, len(envelopes)), 20)
+        assert [(f["seq"], f["envelope"]["id"]) for f in delivered] == [
+            (seq, e.id) for seq, e in enumerate(envelopes, 1)
+        ]
+
+
 @pytest.mark.parametrize(
     "fault",
     [
