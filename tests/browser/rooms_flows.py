@@ -42,7 +42,9 @@ async def join_open_workspace(browser: Browser, server: LiveServer, slug: str, n
 
 async def open_rooms(page: Page, server: LiveServer, slug: str) -> None:
     await page.goto(server.tenant_url(slug) + "/app/rooms")
-    await expect(page.get_by_role("heading", name="Rooms")).to_be_visible(timeout=20_000)
+    await expect(page.get_by_role("heading", name="Rooms", exact=True)).to_be_visible(
+        timeout=20_000
+    )
     await expect(page.locator("#app")).to_have_attribute(
         "data-connection", "connected", timeout=20_000
     )

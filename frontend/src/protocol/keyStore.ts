@@ -18,8 +18,8 @@
  * the browser's key storage, bound to this profile). What it does not: script
  * running in this origin can still *use* the key while the record exists,
  * which is why "Lock" and "Log out" delete it. Each tenant is its own origin,
- * so each has its own database. Nothing is ever written to localStorage or
- * sessionStorage.
+ * so each has its own database. No key is ever written to localStorage or
+ * sessionStorage (the only thing there is the colour theme, ui/theme.ts).
  */
 
 import { b64uDecodeExact, b64uEncode, canonicalJson } from "./encoding";

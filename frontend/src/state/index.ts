@@ -100,6 +100,15 @@ export {
   usernameProblem,
 } from "./messages";
 export {
+  createNotifications,
+  type IncomingMessage,
+  type NotificationPermissionState,
+  type NotificationsStore,
+  type NotifierEnv,
+  type NotifierSources,
+} from "./notifications";
+export { ROOM_NAME_MAX, ROOM_TOPIC_MAX, settingsProblem } from "./roomSettings";
+export {
   createRoomsStore,
   type MessageView,
   type ReactionView,

@@ -24,7 +24,10 @@ import * as api from "../transport/api";
 import type { AccountStore } from "./account";
 import type { ChainRoomView, ChainStore } from "./chain";
 import { onFreshHead } from "./chainLinks";
+import { mentionsMe } from "./mentions";
 import { AccountError, toAccountError } from "./messages";
+import type { IncomingMessage } from "./notifications";
+import { latestSettings, NO_SETTINGS, type RoomSettings, settingsContent } from "./roomSettings";
 import {
   bySeq,
   foldTimeline,
@@ -60,6 +63,13 @@ export interface RoomListItem {
   readonly members: readonly string[];
   readonly myRole: "owner" | "admin" | "member" | null;
   readonly unread: number;
+  /** Unread messages that mention this person (`mentionsMe`). */
+  readonly mentions: number;
+  /** The room's name and topic from its latest `room_settings` (null: none set). */
+  readonly name: string | null;
+  readonly topic: string | null;
+  /** This person may change the room's settings and members (room owner/admin or tenant admin). */
+  readonly canManage: boolean;
 }
 
 export interface RoomsStore {
@@ -83,6 +93,19 @@ export interface RoomsStore {
   readonly typing: ReadonlySignal<readonly string[]>;
   /** Who has been seen coming online since this client connected (and not gone offline). */
   readonly online: ReadonlySignal<ReadonlySet<string>>;
+  /**
+   * The seq of the first message that was unread when the selected room was
+   * opened (the "New messages" line goes above it), or null.
+   */
+  readonly unreadFrom: ReadonlySignal<number | null>;
+  /** Hear every new message from someone else as it arrives (not history pages); returns how to stop. */
+  onIncoming(listener: (message: IncomingMessage) => void): () => void;
+  /** Send a `room_settings` (name and topic) into the selected room `room`. */
+  saveSettings(room: string, name: string, topic: string): Promise<void>;
+  /** Add a workspace member to a room (`room_add`, role member). */
+  addToRoom(room: string, user: string): Promise<void>;
+  /** Leave a room (`room_remove` of oneself). */
+  leaveRoom(room: string): Promise<void>;
   /** Say "typing" in the selected room (at most every few seconds). */
   noteTyping(): void;
   select(room: string | null): Promise<void>;
@@ -143,6 +166,10 @@ interface RoomData {
   hasOlder: boolean;
   loaded: boolean;
   unread: number;
+  /** Unread messages mentioning this person. */
+  mentions: number;
+  /** The seq of the first unread message, while there are any. */
+  firstUnread: number | null;
 }
 
 interface OutboxItem {
@@ -161,7 +188,10 @@ const PAGE = 50;
 /** How long a gap in a room's seqs may stay open before a `sync` fills it. */
 const GAP_WAIT_MS = 1500;
 
-function label(room: ChainRoomView, me: string): string {
+function label(room: ChainRoomView, me: string, settings: RoomSettings): string {
+  if (settings.name !== null) {
+    return settings.name;
+  }
   const others = room.members.map((member) => member.username).filter((name) => name !== me);
   const names = others.length === 0 ? "only you" : others.join(", ");
   switch (room.kind) {
@@ -181,11 +211,13 @@ function textOf(content: Content | null): string | null {
 }
 
 const ACTION_KINDS = ["edit", "delete", "reaction"];
+/** Kinds that are never a message of the list, nor unread. */
+const QUIET_KINDS = [...ACTION_KINDS, "room_settings"];
 
 /** `ok`/`pending` for a content this version knows, `unsupported` for another kind. */
 function stateOf(entry: TimelineEntry): string {
   const known =
-    entry.content === null || entry.content.kind === "text" || ACTION_KINDS.includes(entry.content.kind);
+    entry.content === null || entry.content.kind === "text" || QUIET_KINDS.includes(entry.content.kind);
   return (entry.state === "ok" || entry.state === "pending") && !known ? "unsupported" : entry.state;
 }
 
@@ -238,21 +270,42 @@ export function createRoomsStore(
         hasOlder: false,
         loaded: false,
         unread: 0,
+        mentions: 0,
+        firstUnread: null,
       };
       data.set(room, found);
     }
     return found;
   };
 
-  const item = (room: ChainRoomView): RoomListItem => ({
-    id: room.id,
-    kind: room.kind,
-    history: room.history,
-    label: label(room, me()),
-    members: room.members.map((member) => member.username),
-    myRole: room.members.find((member) => member.username === me())?.role ?? null,
-    unread: data.get(room.id)?.unread ?? 0,
-  });
+  /** Whether `user` may change `room`'s settings: a room owner or admin, or a tenant admin. */
+  const mayManage = (room: ChainRoomView, user: string): boolean => {
+    const roomRole = room.members.find((member) => member.username === user)?.role;
+    const tenantRole = chain.members.value.find((member) => member.username === user)?.role;
+    return roomRole === "owner" || roomRole === "admin" || tenantRole === "owner" || tenantRole === "admin";
+  };
+  const settingsOfRoom = (room: ChainRoomView): RoomSettings => {
+    const entries = data.get(room.id)?.entries;
+    return entries === undefined
+      ? NO_SETTINGS
+      : latestSettings(entries.values(), (sender) => mayManage(room, sender));
+  };
+  const item = (room: ChainRoomView): RoomListItem => {
+    const settings = settingsOfRoom(room);
+    return {
+      id: room.id,
+      kind: room.kind,
+      history: room.history,
+      label: label(room, me(), settings),
+      members: room.members.map((member) => member.username),
+      myRole: room.members.find((member) => member.username === me())?.role ?? null,
+      unread: data.get(room.id)?.unread ?? 0,
+      mentions: data.get(room.id)?.mentions ?? 0,
+      name: settings.name,
+      topic: settings.topic,
+      canManage: mayManage(room, me()),
+    };
+  };
   const rooms = computed(() => {
     version.value;
     const name = me();
@@ -271,7 +324,8 @@ export function createRoomsStore(
     version.value;
     const room = selected.value;
     const entries = room === null ? [] : [...(data.get(room)?.entries.values() ?? [])];
-    return foldTimeline(entries.sort(bySeq), me());
+    const shown = entries.filter((entry) => entry.content?.kind !== "room_settings");
+    return foldTimeline(shown.sort(bySeq), me());
   });
   const messages = computed<readonly MessageView[]>(() => timeline.value.messages);
   const openThreadId = signal<string | null>(null);
@@ -279,6 +333,7 @@ export function createRoomsStore(
     openThreadId.value === null ? null : timeline.value.thread(openThreadId.value),
   );
   const editing = signal<string | null>(null);
+  const unreadFrom = signal<number | null>(null);
   const typing = computed<readonly string[]>(() => {
     const room = selected.value;
     const now = clock.value;
@@ -369,9 +424,34 @@ export function createRoomsStore(
     outbox.delete(opened.id);
     held(room, target, seq);
     target.firstSeq = target.firstSeq === null ? seq : Math.min(target.firstSeq, seq);
-    const action = opened.kind === "ok" && ACTION_KINDS.includes(opened.content.kind);
+    const action = opened.kind === "ok" && QUIET_KINDS.includes(opened.content.kind);
     if (selected.value !== room && opened.sender !== me() && existing === undefined && !action) {
       target.unread++;
+      target.firstUnread = target.firstUnread === null ? seq : Math.min(target.firstUnread, seq);
+      const text = opened.kind === "ok" ? textOf(opened.content) : null;
+      if (text !== null && mentionsMe(text, me())) {
+        target.mentions++;
+      }
+    }
+  };
+  const incoming = new Set<(message: IncomingMessage) => void>();
+  /** Insert a pushed envelope and tell the listeners if it is a new text from someone else. */
+  const insertLive = (room: string, seq: number, envelope: unknown): void => {
+    const id = (envelope as { id?: unknown }).id;
+    const known = typeof id === "string" && data.get(room)?.entries.has(id) === true;
+    insert(room, seq, envelope);
+    const entry = typeof id === "string" ? data.get(room)?.entries.get(id) : undefined;
+    if (known || entry === undefined || entry.sender === me() || entry.content?.kind !== "text") {
+      return;
+    }
+    const text = textOf(entry.content) ?? "";
+    const message = { room, id: entry.id, sender: entry.sender, text, mentionsMe: mentionsMe(text, me()) };
+    for (const listener of incoming) {
+      try {
+        listener(message);
+      } catch (caught) {
+        console.warn("PiPo: a message listener failed", caught);
+      }
     }
   };
 
@@ -443,6 +523,8 @@ export function createRoomsStore(
     target.hasOlder = page.more;
     target.loaded = true;
     target.unread = 0;
+    target.mentions = 0;
+    target.firstUnread = null;
     held(room, target, target.lastSeq);
     bump();
     syncRooms([room]);
@@ -595,12 +677,12 @@ export function createRoomsStore(
         const epoch = (frame.envelope as { epoch?: unknown }).epoch;
         if (typeof epoch === "number" && keyring().currentEpoch(room) < epoch) {
           void loadEpochs(room).then(() => {
-            insert(room, seq, frame.envelope);
+            insertLive(room, seq, frame.envelope);
             bump();
           });
           return;
         }
-        insert(room, seq, frame.envelope);
+        insertLive(room, seq, frame.envelope);
         bump();
         if (room === selected.value) {
           markRead(room);
@@ -708,6 +790,8 @@ export function createRoomsStore(
           const target = data.get(room);
           if (target !== undefined && target.lastSeq <= frame.seq) {
             target.unread = 0;
+            target.mentions = 0;
+            target.firstUnread = null;
             readSent.set(room, Math.max(readSent.get(room) ?? 0, frame.seq));
             bump();
           }
@@ -819,6 +903,13 @@ export function createRoomsStore(
     },
     typing,
     online,
+    unreadFrom,
+    onIncoming(listener: (message: IncomingMessage) => void): () => void {
+      incoming.add(listener);
+      return () => {
+        incoming.delete(listener);
+      };
+    },
     dispose(): void {
       stopPruning();
       clearInterval(ticker);
@@ -852,7 +943,10 @@ export function createRoomsStore(
       }
       try {
         const target = roomData(room);
+        unreadFrom.value = target.unread > 0 ? target.firstUnread : null;
         target.unread = 0;
+        target.mentions = 0;
+        target.firstUnread = null;
         bump();
         if (!target.loaded) {
           await load(room);
@@ -1024,6 +1118,23 @@ export function createRoomsStore(
         throw toAccountError(caught);
       });
       await store.select(room);
+    },
+
+    async saveSettings(room: string, name: string, topic: string): Promise<void> {
+      if (selected.value !== room) {
+        throw new AccountError("invalid_request", "Open the room to change its settings.");
+      }
+      await store.send(settingsContent(name, topic));
+    },
+
+    async addToRoom(room: string, user: string): Promise<void> {
+      await appendLinks([{ type: "room_add", room, user, role: "member" }]).catch((caught: unknown) => {
+        throw toAccountError(caught);
+      });
+    },
+
+    async leaveRoom(room: string): Promise<void> {
+      await store.removeFromRoom(room, me());
     },
 
     async removeFromRoom(room: string, user: string): Promise<void> {

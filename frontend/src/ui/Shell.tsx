@@ -15,6 +15,7 @@ import {
   RecoveryCodePage,
   RejectedPage,
 } from "./StatusPages";
+import { ThemeSwitch } from "./ThemeSwitch";
 
 function View({ view }: { view: ViewName }) {
   switch (view) {
@@ -65,7 +66,10 @@ export function Shell({ state }: { state: AppState }) {
             </span>
             <h1 class="brand__name">{name}</h1>
           </div>
-          <ConnectionIndicator connection={state.connection} />
+          <div class="frame__tools">
+            <ConnectionIndicator connection={state.connection} />
+            <ThemeSwitch />
+          </div>
         </header>
         <ChainWarning />
         <main class="frame__main">

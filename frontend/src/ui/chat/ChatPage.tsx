@@ -8,7 +8,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { RoomListItem } from "../../state";
 import { RouteLink, useApp } from "../kit";
 import { NewRoomForm } from "./NewRoomForm";
-import { JoinableChannels, RoomList } from "./RoomList";
+import { DirectMessageStarter, JoinableChannels, NotificationsControl, RoomList } from "./RoomList";
 import { RoomView } from "./RoomView";
 import { ThreadPanel } from "./ThreadPanel";
 
@@ -18,6 +18,8 @@ export function ChatPage() {
   const selected = rooms.selected.value;
   const current = list.find((room) => room.id === selected) ?? null;
   const [creating, setCreating] = useState(false);
+  // On a small screen the rooms list folds away above the room (app.css).
+  const [roomsOpen, setRoomsOpen] = useState(false);
   const status = connection.status.value;
   useEffect(() => {
     if (selected === null && list.length > 0 && !creating) {
@@ -27,10 +29,30 @@ export function ChatPage() {
   const threadOpen = rooms.thread.value !== null && current !== null && !creating;
   return (
     <div class={threadOpen ? "chat chat--thread" : "chat"}>
-      <nav class="chat__sidebar" aria-label="Rooms">
+      <button
+        type="button"
+        class="button button--small chat__rooms-toggle"
+        aria-expanded={roomsOpen ? "true" : "false"}
+        aria-controls="chat-rooms"
+        onClick={() => setRoomsOpen(!roomsOpen)}
+      >
+        {roomsOpen ? "Hide rooms" : "Show rooms"}
+      </button>
+      <nav
+        id="chat-rooms"
+        class={roomsOpen ? "chat__sidebar chat__sidebar--open" : "chat__sidebar"}
+        aria-label="Rooms"
+      >
         <div class="chat__sidebar-head">
           <h2 class="chat__title">Rooms</h2>
-          <button type="button" class="button button--small" onClick={() => setCreating(true)}>
+          <button
+            type="button"
+            class="button button--small"
+            onClick={() => {
+              setCreating(true);
+              setRoomsOpen(false);
+            }}
+          >
             New room
           </button>
         </div>
@@ -40,10 +62,13 @@ export function ChatPage() {
           selected={selected}
           onChoose={(room) => {
             setCreating(false);
+            setRoomsOpen(false);
             void rooms.select(room);
           }}
         />
+        <DirectMessageStarter onStarted={() => setCreating(false)} />
         <JoinableChannels />
+        <NotificationsControl />
         <p class="chat__back">
           <RouteLink href="/app">Your account</RouteLink>
         </p>

@@ -9,9 +9,12 @@ import { timeOf } from "./names";
 export function MessageItem({
   message,
   place = "room",
+  continued = false,
 }: {
   readonly message: MessageView;
   readonly place?: MessagePlace;
+  /** The same person's message right after another of theirs: the name and time are not repeated. */
+  readonly continued?: boolean;
 }) {
   const editing = useApp().rooms.editing.value === message.id && place !== "thread-parent";
   const body = editing ? (
@@ -29,14 +32,15 @@ export function MessageItem({
   );
   return (
     <li
-      class={`message${message.mine ? " message--mine" : ""}${message.state === "pending" ? " message--pending" : ""}`}
+      class={`message${message.mine ? " message--mine" : ""}${message.state === "pending" ? " message--pending" : ""}${continued ? " message--continued" : ""}`}
       data-message-id={message.id}
       data-seq={message.seq ?? ""}
       data-state={message.state}
       data-edited={message.edited ? "true" : undefined}
     >
       <p class="message__meta">
-        <span class="message__sender">{message.sender}</span> <time>{timeOf(message.ts)}</time>
+        <span class="message__sender">{message.sender}</span>{" "}
+        <time dateTime={new Date(message.ts).toISOString()}>{timeOf(message.ts)}</time>
         {message.state === "pending" ? <span class="message__pending"> · sending…</span> : null}
         {message.edited ? <span class="message__edited"> · edited</span> : null}
         {editing ? null : <MessageActions message={message} place={place} />}

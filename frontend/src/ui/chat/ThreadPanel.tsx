@@ -42,12 +42,21 @@ export function ThreadPanel() {
         <MessageItem message={thread.parent} place="thread-parent" />
       </ol>
       <p class="thread__count">{count === 1 ? "1 reply" : `${count} replies`}</p>
-      <ol class="messages thread__replies" ref={listRef} aria-label="Replies" aria-live="polite">
-        {count === 0 ? <li class="messages__empty">No replies yet.</li> : null}
-        {thread.replies.map((reply) => (
-          <MessageItem message={reply} place="thread" key={reply.id} />
-        ))}
-      </ol>
+      {/* A polite log: new replies are announced, not the whole list again. */}
+      <div
+        class="messages-log"
+        role="log"
+        aria-label="New replies"
+        aria-relevant="additions"
+        key={thread.parent.id}
+      >
+        <ol class="messages thread__replies" ref={listRef} aria-label="Replies">
+          {count === 0 ? <li class="messages__empty">No replies yet.</li> : null}
+          {thread.replies.map((reply) => (
+            <MessageItem message={reply} place="thread" key={reply.id} />
+          ))}
+        </ol>
+      </div>
       <ThreadComposer parent={thread.parent.id} />
     </aside>
   );
