@@ -106,7 +106,10 @@ export function RoomView({ room }: { readonly room: RoomListItem }) {
               message.id !== firstNew &&
               previous !== undefined &&
               previous.sender === message.sender &&
-              message.ts - previous.ts < GROUP_GAP_MS;
+              message.ts - previous.ts < GROUP_GAP_MS &&
+              // Its header line still says something: keep it.
+              !message.edited &&
+              message.state !== "pending";
             return (
               <Fragment key={message.id}>
                 {newDay ? <li class="messages__day">{day}</li> : null}
