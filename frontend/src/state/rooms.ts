@@ -133,7 +133,16 @@ export interface RoomsStore {
   /** One's newest editable message in the selected room (in `thread`, among its replies). */
   lastEditable(thread?: string | null): string | null;
   /** Create a room with these people (by username); returns its id. */
-  createRoom(kind: "channel" | "private" | "dm", people: readonly string[]): Promise<string>;
+  /**
+   * Create a room with these people (by username); returns its id. `history`
+   * (signed into the chain, fixed for the room's life): whether people added
+   * later may read what came before; by default yes for channels, no otherwise.
+   */
+  createRoom(
+    kind: "channel" | "private" | "dm",
+    people: readonly string[],
+    history?: "all" | "joined",
+  ): Promise<string>;
   joinChannel(room: string): Promise<void>;
   removeFromRoom(room: string, user: string): Promise<void>;
   /** Test hook: every message id and sequence number per room that this client holds. */
@@ -1091,7 +1100,11 @@ export function createRoomsStore(
       return null;
     },
 
-    async createRoom(kind: "channel" | "private" | "dm", people: readonly string[]): Promise<string> {
+    async createRoom(
+      kind: "channel" | "private" | "dm",
+      people: readonly string[],
+      history: "all" | "joined" = kind === "channel" ? "all" : "joined",
+    ): Promise<string> {
       const room = crypto.randomUUID();
       const others = [
         ...new Set(
@@ -1103,7 +1116,7 @@ export function createRoomsStore(
       }
       try {
         await appendLinks([
-          { type: "room_create", room, kind, history: kind === "channel" ? "all" : "joined" },
+          { type: "room_create", room, kind, history },
           ...others.map((user) => ({ type: "room_add" as const, room, user, role: "member" as const })),
         ]);
       } catch (caught) {

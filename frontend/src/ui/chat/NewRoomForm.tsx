@@ -8,6 +8,9 @@ export function NewRoomForm({ onDone }: { readonly onDone: () => void }) {
   const { rooms, chain, account } = useApp();
   const [kind, setKind] = useState<"private" | "channel" | "dm">("private");
   const [people, setPeople] = useState<readonly string[]>([]);
+  /** null: the kind's default (channels keep history for newcomers, others do not). */
+  const [history, setHistory] = useState<"all" | "joined" | null>(null);
+  const shownHistory = history ?? (kind === "channel" ? "all" : "joined");
   const action = useAction();
   const me = account.user.value?.username ?? "";
   const members = chain.members.value.filter((member) => member.username !== me);
@@ -18,7 +21,7 @@ export function NewRoomForm({ onDone }: { readonly onDone: () => void }) {
       onSubmit={(event) => {
         event.preventDefault();
         void action.run(async () => {
-          await rooms.createRoom(kind, people);
+          await rooms.createRoom(kind, people, shownHistory);
           onDone();
         });
       }}
@@ -57,6 +60,30 @@ export function NewRoomForm({ onDone }: { readonly onDone: () => void }) {
             {member.username}
           </label>
         ))}
+      </fieldset>
+      <fieldset class="new-room__kinds">
+        <legend>People added later can read</legend>
+        <label class="new-room__kind">
+          <input
+            type="radio"
+            name="room-history"
+            value="all"
+            checked={shownHistory === "all"}
+            onChange={() => setHistory("all")}
+          />{" "}
+          Everything from the start
+        </label>
+        <label class="new-room__kind">
+          <input
+            type="radio"
+            name="room-history"
+            value="joined"
+            checked={shownHistory === "joined"}
+            onChange={() => setHistory("joined")}
+          />{" "}
+          Only what comes after they join
+        </label>
+        <p class="field__hint">Signed into the workspace's membership chain: it cannot be changed later.</p>
       </fieldset>
       <div class="actions">
         <button type="submit" class="button button--primary" disabled={action.pending}>
