@@ -46,6 +46,7 @@ from relay.frames import (
     FrameError,
     FrameErrorCode,
     Ping,
+    Presence,
     Read,
     Send,
     Share,
@@ -81,9 +82,12 @@ SEND_BATCH_MAX = 256
 SENDS_IN_FLIGHT_MAX = 128
 
 # This process's sockets per (tenant id, username): presence is "online"
-# while there is one, and the smallest channel name re-asserts it when
-# another process announces the user offline.
+# while there is one (or "away" while every one said `away`), and the
+# smallest channel name re-asserts it when another process announces the
+# user offline.
 _local_sockets: dict[tuple[int, str], set[str]] = {}
+# The sockets of _local_sockets that said `{"type":"presence","state":"away"}`.
+_away_sockets: dict[tuple[int, str], set[str]] = {}
 _buckets: dict[tuple[str, float, int], TokenBuckets] = {}
 
 
@@ -334,24 +338,55 @@ class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels i
 
     # --- Presence -------------------------------------------------------------------
 
-    async def presence_connected(self) -> None:
+    def presence_key(self) -> tuple[int, str]:
         assert self.tenant is not None
         assert self.username is not None
-        local = _local_sockets.setdefault((self.tenant.pk, self.username), set())
-        first = not local
-        local.add(self.channel_name or f"unsubscribed-{id(self)}")
-        if first:
-            await self.announce_presence("online")
+        return (self.tenant.pk, self.username)
+
+    def socket_name(self) -> str:
+        return self.channel_name or f"unsubscribed-{id(self)}"
+
+    @staticmethod
+    def local_presence(key: tuple[int, str]) -> str:
+        """This process's view of the user: offline, away (every socket said so), online."""
+        local = _local_sockets.get(key)
+        if not local:
+            return "offline"
+        return "away" if local <= _away_sockets.get(key, set()) else "online"
+
+    async def change_presence(self, change: Callable[[tuple[int, str]], None]) -> None:
+        """Apply `change` to this process's sockets of the user; announce the new state."""
+        key = self.presence_key()
+        before = self.local_presence(key)
+        change(key)
+        if not _local_sockets.get(key):
+            _local_sockets.pop(key, None)
+        if not _away_sockets.get(key):
+            _away_sockets.pop(key, None)
+        after = self.local_presence(key)
+        if after != before:
+            await self.announce_presence(after)
+
+    async def presence_connected(self) -> None:
+        await self.change_presence(
+            lambda key: _local_sockets.setdefault(key, set()).add(self.socket_name())
+        )
 
     async def presence_disconnected(self) -> None:
-        assert self.tenant is not None
-        assert self.username is not None
-        key = (self.tenant.pk, self.username)
-        local = _local_sockets.get(key, set())
-        local.discard(self.channel_name or f"unsubscribed-{id(self)}")
-        if not local:
-            _local_sockets.pop(key, None)
-            await self.announce_presence("offline")
+        def leave(key: tuple[int, str]) -> None:
+            _local_sockets.get(key, set()).discard(self.socket_name())
+            _away_sockets.get(key, set()).discard(self.socket_name())
+
+        await self.change_presence(leave)
+
+    async def on_presence(self, frame: Presence) -> None:
+        def mark(key: tuple[int, str]) -> None:
+            if frame.state == "away":
+                _away_sockets.setdefault(key, set()).add(self.socket_name())
+            else:
+                _away_sockets.get(key, set()).discard(self.socket_name())
+
+        await self.change_presence(mark)
 
     async def announce_presence(self, state: str) -> None:
         assert self.tenant is not None
@@ -363,11 +398,10 @@ class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels i
         await self.send_frame(frame)
         if frame["user"] == self.username and frame["state"] == "offline":
             # Another process's last socket of this user closed; this one is open.
-            assert self.tenant is not None
-            assert self.username is not None
-            local = _local_sockets.get((self.tenant.pk, self.username), set())
-            if local and self.channel_name == min(local):
-                await self.announce_presence("online")
+            key = self.presence_key()
+            local = _local_sockets.get(key, set())
+            if local and self.socket_name() == min(local):
+                await self.announce_presence(self.local_presence(key))
 
     # --- Client frames --------------------------------------------------------------
 
@@ -468,6 +502,8 @@ class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels i
                     await self.on_typing(frame)
                 case Read():
                     await self.on_read(frame)
+                case Presence():
+                    await self.on_presence(frame)
         except RoomError as error:
             await self.send_frame(error_frame(error.code, error.message, frame.id))
 

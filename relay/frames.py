@@ -102,7 +102,18 @@ class Read:
     id: str | None
 
 
-ClientFrame = Ping | Send | Epoch | Share | Sync | Typing | Read
+PRESENCE_STATES = ("online", "away")
+
+
+@dataclass(frozen=True)
+class Presence:
+    """`{"type": "presence", "state": "online" | "away", "id"?}`: this socket's state."""
+
+    state: str
+    id: str | None
+
+
+ClientFrame = Ping | Send | Epoch | Share | Sync | Typing | Read | Presence
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -185,6 +196,12 @@ def parse_text_frame(text: str, *, max_bytes: int) -> ClientFrame:
     if frame_type == "read":
         _check_fields(frame, {"type", "room", "seq", "id"}, ref)
         return Read(room=_room(frame, ref), seq=_seq(frame.get("seq"), "seq", ref), id=ref)
+    if frame_type == "presence":
+        _check_fields(frame, {"type", "state", "id"}, ref)
+        state = frame.get("state")
+        if not isinstance(state, str) or state not in PRESENCE_STATES:
+            raise _invalid("'state' must be 'online' or 'away'", ref)
+        return Presence(state=state, id=ref)
     shown = frame_type if len(frame_type) <= 32 else frame_type[:32] + "…"
     raise FrameError(FrameErrorCode.UNKNOWN_TYPE, f"unknown frame type {shown!r}", ref=ref)
 

@@ -46,6 +46,8 @@ interface PipoTestHooks {
    * ignore; resolves to the message id.
    */
   sendContent(content: Parameters<AppState["rooms"]["send"]>[0]): Promise<string | null>;
+  /** How long the tab must stay hidden before this person is "away" (default 60 s). */
+  setAwayDelay(ms: number): void;
 }
 
 declare global {
@@ -79,6 +81,7 @@ function installTestHooks(state: AppState): void {
     roomMessages: () => state.rooms.snapshot(),
     tryOpen: (room, envelope) => state.rooms.tryOpen(room, envelope),
     sendContent: (content) => state.rooms.send(content),
+    setAwayDelay: (ms) => state.presence?.setDelay(ms),
   };
   Object.defineProperty(window, "__pipoTest", {
     value: Object.freeze(hooks),

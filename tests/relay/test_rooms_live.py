@@ -554,3 +554,66 @@ def test_the_envelope_is_stored_exactly_as_sent(world: World, room: str) -> None
     assert stored.created
     assert Message.objects.get(message_id=envelope.id).envelope == envelope.to_json()
     assert b64u_encode(envelope.sig) == envelope.to_json()["sig"]
+
+
+async def alices_presence(socket: ClientConnection, wait: float = 0.5) -> list[str]:
+    """The states announced for alice within `wait` seconds."""
+    states: list[str] = []
+    deadline = asyncio.get_running_loop().time() + wait
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        try:
+            got = await frame(socket, left)
+        except TimeoutError:
+            break
+        if got["type"] == "presence" and got["user"] == "alice":
+            states.append(got["state"])
+    return states
+
+
+async def test_presence_away_is_announced_once_every_socket_of_the_user_is_away(
+    daphne_server: LiveServer, world: World
+) -> None:
+    async with open_socket(daphne_server, "rooms", world["bob"].session) as bob:
+        async with (
+            open_socket(daphne_server, "rooms", world["alice"].session) as alice,
+            open_socket(daphne_server, "rooms", world["alice"].session) as alice_tab,
+        ):
+            assert await alices_presence(bob) == ["online"]
+            # One tab hidden: alice is still online in the other.
+            await send(alice, {"type": "presence", "state": "away", "id": "p1"})
+            assert await alices_presence(bob) == []
+            await send(alice_tab, {"type": "presence", "state": "away"})
+            assert await alices_presence(bob) == ["away"]
+            # Saying it again changes nothing; a visible tab makes her online.
+            await send(alice_tab, {"type": "presence", "state": "away"})
+            assert await alices_presence(bob) == []
+            await send(alice, {"type": "presence", "state": "online"})
+            assert await alices_presence(bob) == ["online"]
+            # The online tab closes: the one left is away.
+            await alice.close()
+            assert await alices_presence(bob) == ["away"]
+        assert await alices_presence(bob) == ["offline"]
+
+
+async def test_a_bad_presence_frame_is_invalid_field_and_the_socket_stays_open(
+    daphne_server: LiveServer, world: World
+) -> None:
+    async with (
+        open_socket(daphne_server, "rooms", world["alice"].session) as alice,
+        open_socket(daphne_server, "rooms", world["bob"].session) as bob,
+    ):
+        bad_frames: list[dict[str, Any]] = [
+            {"type": "presence", "state": "busy", "id": "b1"},
+            {"type": "presence", "state": "offline", "id": "b2"},
+            {"type": "presence", "state": "AWAY", "id": "b3"},
+            {"type": "presence", "state": 1, "id": "b4"},
+            {"type": "presence", "id": "b5"},
+            {"type": "presence", "state": "away", "user": "bob", "id": "b6"},
+        ]
+        for bad in bad_frames:
+            reply = await request(alice, bad, "presence_never")
+            assert reply["type"] == "error"
+            assert reply["code"] == "invalid_field", bad
+            assert reply["id"] == bad["id"]
+        assert await alices_presence(bob) in ([], ["online"])
+        assert (await request(alice, {"type": "ping", "id": "still"}, "pong"))["id"] == "still"

@@ -12,6 +12,7 @@ import type { AppConfig } from "./config";
 import { type ConnectionStore, createConnectionModel } from "./connection";
 import { type CryptoStore, initialiseCrypto } from "./crypto";
 import { createGenesisStore, type GenesisStore } from "./genesis";
+import { type AwayTracker, createAwayTracker, domPresenceEnv, type PresenceEnv } from "./presence";
 import { createRoomsStore, type RoomsStore } from "./rooms";
 import { createRouter, memoryRouterEnv, type Router, type RouterEnv } from "./router";
 import { type Route, resolveRoute } from "./views";
@@ -30,6 +31,8 @@ export interface AppState {
   readonly genesis: GenesisStore;
   /** Rooms, their messages and sending. */
   readonly rooms: RoomsStore;
+  /** This person's own presence ("away" after the tab was hidden a while); null outside a browser. */
+  readonly presence: AwayTracker | null;
   readonly router: Router;
   /** The page to show now (redirects are applied by the app itself). */
   readonly route: ReadonlySignal<Route>;
@@ -57,6 +60,8 @@ export interface StartOptions {
   readonly adminApi?: AdminApi;
   /** Ask the server who is signed in (default true). */
   readonly bootAccount?: boolean;
+  /** The tab's visibility and timers for "away" (default: the browser's; null: none). */
+  readonly presence?: PresenceEnv | null;
 }
 
 /** Start the client: load libsodium, connect to the relay and check the session, concurrently. */
@@ -64,12 +69,14 @@ export function startApp(config: AppConfig, options: StartOptions = {}): App {
   const crypto = initialiseCrypto(options.loadCrypto);
   const connection = createConnectionModel();
   let rooms: ReturnType<typeof createRoomsStore> | null = null;
+  let presence: AwayTracker | null = null;
   // The connection store and the rooms store both hear the socket.
   const listener: SocketListener = {
     onStatus: (status) => {
       connection.listener.onStatus?.(status);
       if (status.kind === "connected") {
         rooms?.onConnected();
+        presence?.onConnected();
         return;
       }
       rooms?.onDisconnected();
@@ -100,6 +107,12 @@ export function startApp(config: AppConfig, options: StartOptions = {}): App {
   chain = chainStore;
   rooms = createRoomsStore(account, chainStore, socket);
   const roomsStore = rooms;
+  const presenceEnv = options.presence === undefined ? domPresenceEnv() : options.presence;
+  presence =
+    presenceEnv === null
+      ? null
+      : createAwayTracker((state) => socket.send({ type: "presence", state }), presenceEnv);
+  const presenceTracker = presence;
   // The relay is for signed-in members: connect once the verified chain is there.
   const stopSocketGuard = effect(() => {
     if (account.status.value === "unlocked" && chainStore.status.value === "verified") {
@@ -139,6 +152,7 @@ export function startApp(config: AppConfig, options: StartOptions = {}): App {
       admin,
       genesis,
       rooms: roomsStore,
+      presence: presenceTracker,
       router,
       route,
     },
@@ -148,6 +162,7 @@ export function startApp(config: AppConfig, options: StartOptions = {}): App {
       stopGuards();
       stopSocketGuard();
       roomsStore.dispose();
+      presenceTracker?.dispose();
       chainStore.dispose();
       router.dispose();
       socket.close();

@@ -107,6 +107,15 @@ export {
   type NotifierEnv,
   type NotifierSources,
 } from "./notifications";
+export {
+  AWAY_AFTER_MS,
+  type AwayTracker,
+  applyPresence,
+  createAwayTracker,
+  type OwnPresence,
+  type PresenceEnv,
+  type SeenPresence,
+} from "./presence";
 export { ROOM_NAME_MAX, ROOM_TOPIC_MAX, settingsProblem } from "./roomSettings";
 export {
   createRoomsStore,

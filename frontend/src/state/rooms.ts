@@ -27,6 +27,7 @@ import { onFreshHead } from "./chainLinks";
 import { mentionsMe } from "./mentions";
 import { AccountError, toAccountError } from "./messages";
 import type { IncomingMessage } from "./notifications";
+import { applyPresence, type SeenPresence } from "./presence";
 import { latestSettings, NO_SETTINGS, type RoomSettings, settingsContent } from "./roomSettings";
 import {
   bySeq,
@@ -91,8 +92,11 @@ export interface RoomsStore {
   readonly outboxSize: ReadonlySignal<number>;
   /** Who is typing in the selected room now (others only). */
   readonly typing: ReadonlySignal<readonly string[]>;
-  /** Who has been seen coming online since this client connected (and not gone offline). */
-  readonly online: ReadonlySignal<ReadonlySet<string>>;
+  /**
+   * Who has been seen coming online (or going away) since this client
+   * connected, and not gone offline: user → "online" | "away".
+   */
+  readonly presence: ReadonlySignal<ReadonlyMap<string, SeenPresence>>;
   /**
    * The seq of the first message that was unread when the selected room was
    * opened (the "New messages" line goes above it), or null.
@@ -251,7 +255,7 @@ export function createRoomsStore(
   /** room → user → when their last typing frame came. */
   const typingSeen = signal<ReadonlyMap<string, ReadonlyMap<string, number>>>(new Map());
   const clock = signal(Date.now());
-  const online = signal<ReadonlySet<string>>(new Set());
+  const presence = signal<ReadonlyMap<string, SeenPresence>>(new Map());
   let lastTypingSent = 0;
   /** room → the last seq this client said it has read. */
   const readSent = new Map<string, number>();
@@ -783,14 +787,7 @@ export function createRoomsStore(
         return;
       }
       case "presence": {
-        const user = typeof frame.user === "string" ? frame.user : "";
-        const next = new Set(online.value);
-        if (frame.state === "online") {
-          next.add(user);
-        } else {
-          next.delete(user);
-        }
-        online.value = next;
+        presence.value = applyPresence(presence.value, frame.user, frame.state);
         return;
       }
       case "read": {
@@ -907,11 +904,11 @@ export function createRoomsStore(
       // Nobody is seen typing or online through a connection that is gone.
       batch(() => {
         typingSeen.value = new Map();
-        online.value = new Set();
+        presence.value = new Map();
       });
     },
     typing,
-    online,
+    presence,
     unreadFrom,
     onIncoming(listener: (message: IncomingMessage) => void): () => void {
       incoming.add(listener);

@@ -2,7 +2,7 @@
 
 import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { RoomListItem } from "../../state";
+import type { RoomListItem, SeenPresence } from "../../state";
 import { Alert, useAction, useApp } from "../kit";
 import { Composer } from "./Composer";
 import { MessageItem } from "./MessageItem";
@@ -54,7 +54,7 @@ export function RoomView({ room }: { readonly room: RoomListItem }) {
             <span key={name}>
               {index > 0 ? ", " : ""}
               {name}
-              {name !== me && rooms.online.value.has(name) ? <span class="presence"> (online)</span> : null}
+              {name === me ? null : <PresenceMark state={rooms.presence.value.get(name)} />}
             </span>
           ))}
         </p>
@@ -149,6 +149,14 @@ export function RoomView({ room }: { readonly room: RoomListItem }) {
       <Composer />
     </div>
   );
+}
+
+/** " (online)" or " (away)" after a member's name; nothing while they are offline. */
+function PresenceMark({ state }: { readonly state: SeenPresence | undefined }) {
+  if (state === undefined) {
+    return null;
+  }
+  return <span class={`presence presence--${state}`}> ({state})</span>;
 }
 
 function RoomMembers({ room, me }: { readonly room: RoomListItem; readonly me: string }) {
