@@ -1,12 +1,17 @@
-/** The message box: Enter sends, Shift+Enter starts a new line, Up (when empty) edits one's last message. */
+/**
+ * The message box, for the room or (with `parent`) for replies in a thread:
+ * Enter sends, Shift+Enter starts a new line, Up (when empty) edits one's
+ * last message there, Esc cancels editing; @mentions and "Insert emoji".
+ */
 
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { Busy, useApp } from "../kit";
 import { useInsertAtCaret, useMentionAssist } from "./composerAssist";
 import { EmojiPicker } from "./EmojiPicker";
 
-export function Composer() {
+export function Composer({ parent = null }: { readonly parent?: string | null } = {}) {
   const { rooms, account } = useApp();
+  const id = parent === null ? "composer-text" : "thread-reply-text";
   const [text, setText] = useState("");
   const [pending, setPending] = useState(0);
   // @mention suggestions (the room's members but oneself) and "Insert emoji".
@@ -18,6 +23,11 @@ export function Composer() {
       ?.members.filter((name) => name !== me) ?? [];
   const mentions = useMentionAssist(textarea, text, setText, people);
   const insert = useInsertAtCaret(textarea, text, setText);
+  useEffect(() => {
+    if (parent !== null) {
+      textarea.current?.focus(); // a thread just opened: reply at once
+    }
+  }, [parent]);
   const send = (): void => {
     const body = text;
     if (body.trim() === "") {
@@ -27,25 +37,24 @@ export function Composer() {
     // Not gated on the previous send: the store queues them in order, and its
     // error signal says when one is refused.
     setPending((count) => count + 1);
-    void rooms
-      .send(body)
+    void (parent === null ? rooms.send(body) : rooms.reply(parent, body))
       .catch(() => undefined)
       .finally(() => setPending((count) => count - 1));
   };
   return (
     <form
-      class="composer"
+      class={parent === null ? "composer" : "composer thread__composer"}
       onSubmit={(event) => {
         event.preventDefault();
         send();
       }}
     >
-      <label class="composer__label" for="composer-text">
-        Message
+      <label class="composer__label" for={id}>
+        {parent === null ? "Message" : "Reply"}
       </label>
       <div class="composer__row">
         <textarea
-          id="composer-text"
+          id={id}
           ref={textarea}
           {...mentions.inputProps}
           class="composer__input"
@@ -68,7 +77,7 @@ export function Composer() {
               send();
             } else if (event.key === "ArrowUp" && text === "") {
               // Up in the empty box edits one's last message (inline, in the list).
-              const last = rooms.lastEditable();
+              const last = rooms.lastEditable(parent);
               if (last !== null) {
                 event.preventDefault();
                 rooms.setEditing(last);
@@ -82,7 +91,7 @@ export function Composer() {
         {mentions.list}
         <EmojiPicker onPick={insert} />
         <button type="submit" class="button button--primary">
-          Send
+          {parent === null ? "Send" : "Send reply"}
         </button>
       </div>
       <Busy pending={pending > 0} text="Encrypting…" />

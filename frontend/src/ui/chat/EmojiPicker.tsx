@@ -5,7 +5,7 @@
  * click) elsewhere closes it.
  */
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { PICKER_EMOJI } from "./emoji";
 
 const COLUMNS = 8;
@@ -21,6 +21,7 @@ const STEPS: Readonly<Record<string, (active: number, last: number) => number>> 
 };
 
 export function EmojiPicker({ onPick }: { readonly onPick: (emoji: string) => void }) {
+  const panelId = `emoji-picker-${useId().replace(/[^A-Za-z0-9_-]/g, "")}`;
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(0);
   const toggle = useRef<HTMLButtonElement>(null);
@@ -70,7 +71,7 @@ export function EmojiPicker({ onPick }: { readonly onPick: (emoji: string) => vo
         title="Insert emoji"
         aria-haspopup="dialog"
         aria-expanded={open}
-        aria-controls={open ? "emoji-picker-panel" : undefined}
+        aria-controls={open ? panelId : undefined}
         onClick={() => {
           setActive(0);
           setOpen(!open);
@@ -81,7 +82,7 @@ export function EmojiPicker({ onPick }: { readonly onPick: (emoji: string) => vo
       </button>
       {open ? (
         <div
-          id="emoji-picker-panel"
+          id={panelId}
           class="emoji-picker__panel"
           role="dialog"
           aria-label="Emoji"

@@ -4,8 +4,9 @@
  * reply box edits one's last reply; Esc cancels editing.
  */
 
-import { useEffect, useRef, useState } from "preact/hooks";
-import { Busy, useApp } from "../kit";
+import { useEffect, useRef } from "preact/hooks";
+import { useApp } from "../kit";
+import { Composer } from "./Composer";
 import { MessageItem } from "./MessageItem";
 
 export function ThreadPanel() {
@@ -57,75 +58,7 @@ export function ThreadPanel() {
           ))}
         </ol>
       </div>
-      <ThreadComposer parent={thread.parent.id} />
+      <Composer parent={thread.parent.id} />
     </aside>
-  );
-}
-
-function ThreadComposer({ parent }: { readonly parent: string }) {
-  const { rooms } = useApp();
-  const [text, setText] = useState("");
-  const [pending, setPending] = useState(0);
-  const ref = useRef<HTMLTextAreaElement>(null);
-  useEffect(() => {
-    ref.current?.focus();
-  }, [parent]);
-  const send = (): void => {
-    if (text.trim() === "") {
-      return;
-    }
-    const body = text;
-    setText("");
-    setPending((value) => value + 1);
-    void rooms
-      .reply(parent, body)
-      .catch(() => undefined)
-      .finally(() => setPending((value) => value - 1));
-  };
-  return (
-    <form
-      class="composer thread__composer"
-      onSubmit={(event) => {
-        event.preventDefault();
-        send();
-      }}
-    >
-      <label class="composer__label" for="thread-reply-text">
-        Reply
-      </label>
-      <div class="composer__row">
-        <textarea
-          id="thread-reply-text"
-          ref={ref}
-          class="composer__input"
-          rows={2}
-          value={text}
-          maxLength={16000}
-          onInput={(event) => {
-            setText((event.target as HTMLTextAreaElement).value);
-            rooms.noteTyping();
-          }}
-          onKeyDown={(event) => {
-            if (event.key === "Enter" && !event.shiftKey) {
-              event.preventDefault();
-              send();
-            } else if (event.key === "ArrowUp" && text === "") {
-              const last = rooms.lastEditable(parent);
-              if (last !== null) {
-                event.preventDefault();
-                rooms.setEditing(last);
-              }
-            } else if (event.key === "Escape" && rooms.editing.value !== null) {
-              event.preventDefault();
-              rooms.setEditing(null);
-            }
-          }}
-        />
-        <button type="submit" class="button button--primary">
-          Send reply
-        </button>
-      </div>
-      <Busy pending={pending > 0} text="Encrypting…" />
-    </form>
   );
 }

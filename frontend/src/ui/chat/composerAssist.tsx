@@ -7,7 +7,7 @@
  */
 
 import type { JSX, RefObject } from "preact";
-import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useId, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { mentionQueryAt, mentionSuggestions } from "../../state";
 
 /** Puts the caret at a position once the textarea shows the new text (after the render). */
@@ -57,9 +57,6 @@ export interface MentionAssist {
   readonly list: JSX.Element | null;
 }
 
-const LIST_ID = "mention-suggestions";
-const optionId = (name: string): string => `mention-option-${name}`;
-
 /** @mention suggestions for a composer; `people` are who may be mentioned (the room's members, not oneself). */
 export function useMentionAssist(
   textarea: RefObject<HTMLTextAreaElement | null>,
@@ -67,6 +64,9 @@ export function useMentionAssist(
   setText: (text: string) => void,
   people: readonly string[],
 ): MentionAssist {
+  // Ids unique per composer (the room's and a thread's may both be on the page).
+  const LIST_ID = `mention-suggestions-${useId().replace(/[^A-Za-z0-9_-]/g, "")}`;
+  const optionId = (name: string): string => `${LIST_ID}-${name}`;
   const [caret, setCaret] = useState<number | null>(null);
   const [active, setActive] = useState(0);
   const [dismissed, setDismissed] = useState<string | null>(null);
