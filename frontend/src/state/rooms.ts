@@ -496,10 +496,12 @@ export function createRoomsStore(
   };
   const gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
-  const reopenFailed = (room: string, stored: Map<string, { seq: number; envelope: unknown }>): void => {
+  const reopenUnreadable = (room: string, stored: Map<string, { seq: number; envelope: unknown }>): void => {
     for (const [id, { seq, envelope }] of stored) {
       const entry = data.get(room)?.entries.get(id);
-      if (entry !== undefined && entry.state === "failed") {
+      // A key that arrives later (an epoch pushed after the message, or a
+      // share of an older epoch to someone added later) opens these now.
+      if (entry !== undefined && (entry.state === "failed" || entry.state === "before_joined")) {
         insert(room, seq, envelope);
       }
     }
@@ -732,17 +734,17 @@ export function createRoomsStore(
         } catch {
           void chain
             .refresh()
-            .then(() => loadEpochs(room).then(() => reopenFailed(room, received.get(room) ?? new Map())));
+            .then(() => loadEpochs(room).then(() => reopenUnreadable(room, received.get(room) ?? new Map())));
           return;
         }
-        reopenFailed(room, received.get(room) ?? new Map());
+        reopenUnreadable(room, received.get(room) ?? new Map());
         bump();
         return;
       }
       case "share": {
         try {
           keyring().acceptShare(frame.share, history());
-          reopenFailed(room, received.get(room) ?? new Map());
+          reopenUnreadable(room, received.get(room) ?? new Map());
           bump();
         } catch (caught) {
           console.warn("PiPo: refused an epoch share", caught);
