@@ -1,5 +1,6 @@
 """Browser steps for rooms: found a workspace, sign people up, make rooms, chat."""
 
+import asyncio
 import re
 from io import StringIO
 from typing import Any
@@ -83,3 +84,37 @@ async def room_messages(page: Page) -> dict[str, list[dict[str, Any]]]:
         "window.__pipoTest.roomMessages()"
     )
     return result
+
+
+async def wait_for_texts(page: Page, room: str, texts: list[str]) -> list[dict[str, Any]]:
+    """Wait until `page` holds exactly `texts` in `room`, all acknowledged, and return them."""
+    held: list[dict[str, Any]] = []
+    for _ in range(300):
+        held = (await room_messages(page)).get(room, [])
+        if [entry["text"] for entry in held] == texts and all(
+            entry["seq"] is not None and entry["state"] == "ok" for entry in held
+        ):
+            return held
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"expected {texts}, holds {held}")
+
+
+# An init script that lets a test hide and show the tab: `window.__setHidden(true)`
+# makes `document.hidden` true and fires `visibilitychange`, as switching tabs does.
+HIDDEN_TAB = """
+(() => {
+  window.__hidden = false;
+  Object.defineProperty(Document.prototype, "visibilityState", {
+    configurable: true,
+    get: () => (window.__hidden ? "hidden" : "visible"),
+  });
+  Object.defineProperty(Document.prototype, "hidden", {
+    configurable: true,
+    get: () => window.__hidden,
+  });
+  window.__setHidden = (hidden) => {
+    window.__hidden = hidden;
+    document.dispatchEvent(new Event("visibilitychange"));
+  };
+})();
+"""

@@ -15,6 +15,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.rooms_flows import (
+    HIDDEN_TAB,
     choose_room,
     create_room,
     found_open_workspace,
@@ -22,6 +23,7 @@ from tests.browser.rooms_flows import (
     open_rooms,
     room_messages,
     send,
+    wait_for_texts,
 )
 from tests.conftest import ARTIFACTS, LiveServer
 
@@ -29,19 +31,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 HOOKS = """
 (() => {
-  window.__hidden = false;
-  Object.defineProperty(Document.prototype, "visibilityState", {
-    configurable: true,
-    get: () => (window.__hidden ? "hidden" : "visible"),
-  });
-  Object.defineProperty(Document.prototype, "hidden", {
-    configurable: true,
-    get: () => window.__hidden,
-  });
-  window.__setHidden = (hidden) => {
-    window.__hidden = hidden;
-    document.dispatchEvent(new Event("visibilitychange"));
-  };
   const Real = window.WebSocket;
   window.__sockets = [];
   window.WebSocket = class extends Real {
@@ -59,6 +48,7 @@ async def two_people(browser: Browser, server: LiveServer, slug: str) -> tuple[P
     ann = await found_open_workspace(browser, server, slug, "ann")
     bea = await join_open_workspace(browser, server, slug, "bea")
     for page in (ann, bea):
+        await page.context.add_init_script(HIDDEN_TAB)
         await page.context.add_init_script(HOOKS)
         await open_rooms(page, server, slug)
     return ann, bea
@@ -83,19 +73,6 @@ def member_mark(page: Page, name: str) -> Any:
 
 async def texts_in(page: Page, room: str) -> list[str]:
     return [entry["text"] for entry in (await room_messages(page)).get(room, [])]
-
-
-async def wait_for_texts(page: Page, room: str, texts: list[str]) -> list[dict[str, Any]]:
-    """Wait until `page` holds exactly `texts` in `room`, all acknowledged."""
-    held: list[dict[str, Any]] = []
-    for _ in range(300):
-        held = (await room_messages(page)).get(room, [])
-        if [entry["text"] for entry in held] == texts and all(
-            entry["seq"] is not None and entry["state"] == "ok" for entry in held
-        ):
-            return held
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"expected {texts}, holds {held}")
 
 
 async def the_room(page: Page) -> str:

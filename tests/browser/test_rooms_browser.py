@@ -19,22 +19,11 @@ from tests.browser.rooms_flows import (
     open_rooms,
     room_messages,
     send,
+    wait_for_texts,
 )
 from tests.conftest import ARTIFACTS, LiveServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def wait_for_texts(page: Page, room: str, texts: list[str]) -> list[dict[str, Any]]:
-    """Wait until `page` holds exactly `texts` in `room`, all acknowledged, and return them."""
-    for _ in range(200):
-        held = (await room_messages(page)).get(room, [])
-        if [entry["text"] for entry in held] == texts and all(
-            entry["seq"] is not None and entry["state"] == "ok" for entry in held
-        ):
-            return held
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"expected {texts}, holds {held}")
 
 
 async def room_id_of(page: Page) -> str:

@@ -15,19 +15,25 @@ from django.core.management import call_command
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.accounts_flows import expect_signed_in, keep_recovery_code, sign_up
-from tests.browser.rooms_flows import STRONG, choose_room, create_room, open_rooms, send
+from tests.browser.rooms_flows import (
+    HIDDEN_TAB,
+    STRONG,
+    choose_room,
+    create_room,
+    open_rooms,
+    send,
+)
 from tests.conftest import ARTIFACTS, LiveServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SLUG = "sidebars"
 
-# Records every notification instead of showing it, and lets the test hide the tab.
+# Records every notification instead of showing it.
 CAPTURE = """
 (() => {
   const Real = window.Notification;
   window.__notes = [];
-  window.__hidden = false;
   class Captured {
     constructor(title, options) {
       window.__notes.push({ title, body: (options && options.body) || "" });
@@ -38,18 +44,6 @@ CAPTURE = """
     static requestPermission() { return Real.requestPermission(); }
   }
   window.Notification = Captured;
-  Object.defineProperty(Document.prototype, "visibilityState", {
-    configurable: true,
-    get: () => (window.__hidden ? "hidden" : "visible"),
-  });
-  Object.defineProperty(Document.prototype, "hidden", {
-    configurable: true,
-    get: () => window.__hidden,
-  });
-  window.__setHidden = (hidden) => {
-    window.__hidden = hidden;
-    document.dispatchEvent(new Event("visibilitychange"));
-  };
 })();
 """
 
@@ -57,6 +51,7 @@ CAPTURE = """
 async def person(browser: Browser, server: LiveServer, name: str, fragment: str = "") -> Page:
     context = await browser.new_context()
     await context.grant_permissions(["notifications"], origin=server.tenant_url(SLUG))
+    await context.add_init_script(HIDDEN_TAB)
     await context.add_init_script(CAPTURE)
     page = await context.new_page()
     await sign_up(page, server.tenant_url(SLUG), name, STRONG, fragment=fragment)
