@@ -121,6 +121,9 @@ async def test_the_password_never_leaves_the_browser_and_the_database_holds_no_p
     await keep_recovery_code(browser_page)
     await expect_signed_in(browser_page, "alice")
     await browser_page.get_by_role("button", name="Log out").click()
+    # Navigating while the logout request is in flight would abort it and the
+    # login page would find the session still open.
+    await expect(browser_page.locator("#app")).to_have_attribute("data-account", "signed-out")
     await log_in(browser_page, base, "alice", PASSWORD)
     await expect_signed_in(browser_page, "alice")
     new_password = "an even longer private passphrase"
