@@ -29,6 +29,7 @@ from protocol.encoding import MAX_SAFE_INTEGER, b64u_decode, b64u_decode_exact, 
 from protocol.encoding import canonical_json as _canonical_json
 from protocol.errors import CanonicalJsonError, EncodingError, EnvelopeError, KeyFormatError
 from protocol.errors import SignatureError as _SignatureError
+from protocol.file_stream import FILE_KEY_BYTES
 from protocol.identity import TENANT_SLUG_PATTERN, USERNAME_PATTERN
 from protocol.signing import SIGNATURE_BYTES, SignatureTag, sign, verify
 
@@ -43,6 +44,11 @@ MAX_CIPHERTEXT_BYTES = PAD_BUCKETS[-1] + AEAD_TAG_BYTES  # 65,552
 MAX_TEXT_CHARS = 16_000
 MAX_EMOJI_CHARS = 64
 MAX_CONTENT_DEPTH = 32
+MAX_FILE_NAME_CHARS = 255
+MAX_FILE_TYPE_CHARS = 255
+THUMBNAIL_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+MAX_THUMBNAIL_SIDE = 1024
+MAX_THUMBNAIL_BYTES = 49_152
 KIND_PATTERN = re.compile(r"[a-z_]{1,32}")
 MESSAGE_ID_PATTERN = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
@@ -56,7 +62,14 @@ _CONTENT_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "edit": (frozenset({"kind", "target", "text"}), frozenset()),
     "delete": (frozenset({"kind", "target"}), frozenset()),
     "reaction": (frozenset({"kind", "target", "emoji", "on"}), frozenset()),
+    "file": (
+        frozenset({"kind", "file", "key", "name", "type", "size"}),
+        frozenset({"thumbnail", "parent"}),
+    ),
 }
+_THUMBNAIL_FIELDS = frozenset({"type", "width", "height", "data"})
+# Control characters a file name may not hold (PROTOCOL.md §8.2): U+0000-U+001F, U+007F.
+_FILE_NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_CIPHERTEXT_TEXT = -(-MAX_CIPHERTEXT_BYTES * 4 // 3)
 
 
@@ -145,7 +158,50 @@ def _content_bytes(value: object) -> tuple[dict[str, object], bytes]:
             _chars(value["emoji"], 1, MAX_EMOJI_CHARS, "emoji")
             if not isinstance(value["on"], bool):
                 raise _bad_content("on must be true or false")
+        if kind == "file":
+            _check_file_content(value)
     return dict(value), encoded
+
+
+def _int_in(value: object, low: int, high: int) -> bool:
+    return type(value) is int and low <= value <= high
+
+
+def _b64u_bytes(value: object, low: int, high: int, what: str) -> None:
+    """Raise ``malformed_content`` unless ``value`` is base64url of ``low``-``high`` bytes."""
+    if not isinstance(value, str) or len(value) > -(-high * 4 // 3):
+        raise _bad_content(f"{what} must be base64url of {low} to {high} bytes")
+    try:
+        data = b64u_decode(value)
+    except EncodingError as error:
+        raise _bad_content(f"{what}: {error.message}") from None
+    if not low <= len(data) <= high:
+        raise _bad_content(f"{what} must be {low} to {high} bytes")
+
+
+def _check_file_content(value: dict[str, object]) -> None:
+    """The fields of a ``file`` content (PROTOCOL.md §8.2); the field names are checked."""
+    if not isinstance(value["file"], str) or ROOM_ID_PATTERN.fullmatch(value["file"]) is None:
+        raise _bad_content("file must be a lower-case UUID string")
+    _b64u_bytes(value["key"], FILE_KEY_BYTES, FILE_KEY_BYTES, "key")
+    name = value["name"]
+    _chars(name, 1, MAX_FILE_NAME_CHARS, "name")
+    if isinstance(name, str) and _FILE_NAME_FORBIDDEN.search(name) is not None:
+        raise _bad_content("name must not contain control characters")
+    _chars(value["type"], 0, MAX_FILE_TYPE_CHARS, "type")
+    if not _int_in(value["size"], 0, MAX_SAFE_INTEGER):
+        raise _bad_content("size must be a non-negative integer")
+    if "thumbnail" not in value:
+        return
+    thumbnail = value["thumbnail"]
+    if not isinstance(thumbnail, dict) or thumbnail.keys() != _THUMBNAIL_FIELDS:
+        raise _bad_content("thumbnail must be an object of exactly type, width, height and data")
+    if not isinstance(thumbnail["type"], str) or thumbnail["type"] not in THUMBNAIL_TYPES:
+        raise _bad_content("thumbnail type must be image/jpeg, image/png or image/webp")
+    for side in ("width", "height"):
+        if not _int_in(thumbnail[side], 1, MAX_THUMBNAIL_SIDE):
+            raise _bad_content(f"thumbnail {side} must be an integer of 1 to {MAX_THUMBNAIL_SIDE}")
+    _b64u_bytes(thumbnail["data"], 1, MAX_THUMBNAIL_BYTES, "thumbnail data")
 
 
 def parse_content(value: object) -> dict[str, object]:

@@ -136,3 +136,20 @@ class EpochError(ProtocolError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class FileStreamError(ProtocolError):
+    """An encrypted file stream that does not decrypt to the announced file (PROTOCOL.md §8.1).
+
+    The code is set per instance: ``file_truncated``, ``file_corrupt``,
+    ``file_trailing_data`` or ``file_size_mismatch``; ``chunk`` is the index of
+    the chunk concerned, or None where no chunk is (a stream shorter than its
+    header, bytes after the end).
+    """
+
+    code = "file_corrupt"
+
+    def __init__(self, code: str, message: str, *, chunk: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.chunk = chunk

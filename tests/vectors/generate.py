@@ -54,6 +54,7 @@ from protocol.chain import (
     sign_link,
     verify_chain,
 )
+from protocol.encoding import MAX_SAFE_INTEGER
 from protocol.envelope import (
     MAX_CIPHERTEXT_BYTES,
     MAX_CONTENT_BYTES,
@@ -81,7 +82,18 @@ from protocol.epoch import (
     verify_epoch_record,
     verify_epoch_share,
 )
-from protocol.errors import ChainError, EnvelopeError, EpochError
+from protocol.errors import ChainError, EnvelopeError, EpochError, FileStreamError
+from protocol.file_stream import (
+    FILE_CHUNK_BYTES,
+    FILE_STREAM_HEADER_BYTES,
+    FileDecryptor,
+    _encrypt_chunks,
+    chunk_count,
+    chunk_stream_length,
+    decrypt_file_stream,
+    plain_size_of_stream,
+    stream_size,
+)
 from protocol.signing import sign_public_key
 
 HERE = Path(__file__).resolve().parent
@@ -1535,6 +1547,48 @@ def check_envelope_error(case: dict[str, Any]) -> dict[str, Any]:
     raise AssertionError(f"envelope case {case['why']!r} was accepted")
 
 
+FILE_ID = "0e5a1e4c-3d2b-4f6a-9b8c-7d6e5f4a3b2c"  # upload ids are UUIDs of any version
+
+
+def file_content(**fields: Any) -> dict[str, Any]:
+    """A ``file`` content (PROTOCOL.md §8.2); a field given as None is left out."""
+    content: dict[str, Any] = {
+        "kind": "file",
+        "file": FILE_ID,
+        "key": b64u_encode(secret("file content key")),
+        "name": "report.pdf",
+        "type": "application/pdf",
+        "size": 48_213,
+    }
+    content.update(fields)
+    return {name: value for name, value in content.items() if value is not None}
+
+
+def thumbnail(**fields: Any) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "type": "image/jpeg",
+        "width": 320,
+        "height": 180,
+        "data": b64u_encode(file_plaintext("thumbnail", 300)),
+    }
+    value.update(fields)
+    return {name: item for name, item in value.items() if item is not None}
+
+
+def largest_file_content() -> dict[str, Any]:
+    """A file content of exactly 65,535 bytes, the most a thumbnail can fill: the content
+    limit (§7.4) binds before the thumbnail's 49,152 bytes do."""
+    base = file_content(name="x", thumbnail=thumbnail(data=""))
+    room = MAX_CONTENT_BYTES - len(canonical_json(base))
+    data = file_plaintext("largest thumbnail", room * 3 // 4)
+    content = file_content(name="x", thumbnail=thumbnail(data=b64u_encode(data)))
+    content["name"] = "x" * (1 + MAX_CONTENT_BYTES - len(canonical_json(content)))
+    assert len(canonical_json(content)) == MAX_CONTENT_BYTES
+    assert len(content["name"]) <= 255
+    assert len(data) < 49_152
+    return content
+
+
 def envelope_vectors() -> dict[str, Any]:
     alice, bob = ROOM_PEOPLE["alice"], ROOM_PEOPLE["bob"]
     first = message_id("hello")
@@ -1587,6 +1641,14 @@ def envelope_vectors() -> dict[str, Any]:
         ("content of 511 bytes fills the 512 bucket", alice, "alice", text_of(511)),
         ("content of 512 bytes takes the 1,024 bucket", alice, "alice", text_of(512)),
         ("content of 65,535 bytes, the largest", alice, "alice", blob(MAX_CONTENT_BYTES)),
+        (
+            "a file with a thumbnail, in a thread",
+            bob,
+            "bob",
+            file_content(
+                name="Plan Q3 ✓.png", type="image/png", thumbnail=thumbnail(), parent=first
+            ),
+        ),
     ]
     valid = []
     for index, (name, keys, sender, content) in enumerate(samples):
@@ -1830,6 +1892,11 @@ def envelope_vectors() -> dict[str, Any]:
             "malformed_content",
             content_inside({"emoji": "👍", "kind": "reaction", "target": first}),
         ),
+        case(
+            "file with a key of 31 bytes",
+            "malformed_content",
+            content_inside(file_content(key=b64u_encode(secret("file content key")[:31]))),
+        ),
         # (1) Shape.
         case("extra field", "malformed_envelope", changed(parent=first)),
         case(
@@ -1942,6 +2009,67 @@ def envelope_vectors() -> dict[str, Any]:
         ("an array", [{"kind": "text", "text": "hi"}]),
         ("a string", "hi"),
         ("null", None),
+        # Files (§8.2).
+        ("file without key", file_content(key=None)),
+        ("file without size", file_content(size=None)),
+        ("file without name", file_content(name=None)),
+        ("file without type", file_content(type=None)),
+        ("file without file", file_content(file=None)),
+        ("file with an unknown field", file_content(mime="application/pdf")),
+        ("file id in upper case", file_content(file=FILE_ID.upper())),
+        ("file id not a UUID", file_content(file="upload-1")),
+        ("file id without dashes", file_content(file=FILE_ID.replace("-", ""))),
+        ("file id a number", file_content(file=7)),
+        ("file key of 31 bytes", file_content(key=b64u_encode(secret("k")[:31]))),
+        ("file key of 33 bytes", file_content(key=b64u_encode(secret("k") + b"\x00"))),
+        ("file key padded", file_content(key=b64u_encode(secret("k")) + "=")),
+        (
+            "file key with non-zero trailing bits",
+            file_content(key=trailing_bits(b64u_encode(secret("k")))),
+        ),
+        ("file key in standard base64", file_content(key="+" * 42 + "A")),
+        ("file key an array", file_content(key=[])),
+        ("file name empty", file_content(name="")),
+        ("file name of 256 characters", file_content(name="n" * 256)),
+        ("file name with a line feed", file_content(name="a\nb.txt")),
+        ("file name with U+0000", file_content(name="a\u0000b")),
+        ("file name with U+001F", file_content(name="a\u001fb")),
+        ("file name with U+007F (DEL)", file_content(name="a\u007fb")),
+        ("file name a number", file_content(name=5)),
+        ("file type of 256 characters", file_content(type="t" * 256)),
+        ("file type a list", file_content(type=[None])),
+        ("file size negative", file_content(size=-1)),
+        ("file size not an integer", file_content(size=1.5)),
+        ("file size a string", file_content(size="5")),
+        ("file size a boolean", file_content(size=True)),
+        ("file size beyond 2^53-1", file_content(size=2**53)),
+        ("file parent a UUIDv4", file_content(parent=FILE_ID)),
+        ("file parent empty", file_content(parent="")),
+        ("thumbnail an array", file_content(thumbnail=[thumbnail()])),
+        ("thumbnail a string", file_content(thumbnail="data:image/png;base64,AA")),
+        ("thumbnail with an unknown field", file_content(thumbnail=thumbnail(alt="a chart"))),
+        ("thumbnail without data", file_content(thumbnail=thumbnail(data=None))),
+        ("thumbnail without width", file_content(thumbnail=thumbnail(width=None))),
+        ("thumbnail of type image/gif", file_content(thumbnail=thumbnail(type="image/gif"))),
+        ("thumbnail type in upper case", file_content(thumbnail=thumbnail(type="IMAGE/PNG"))),
+        ("thumbnail type a list", file_content(thumbnail=thumbnail(type=["image/png"]))),
+        ("thumbnail width 0", file_content(thumbnail=thumbnail(width=0))),
+        ("thumbnail width 1,025", file_content(thumbnail=thumbnail(width=1025))),
+        ("thumbnail height negative", file_content(thumbnail=thumbnail(height=-180))),
+        ("thumbnail height a string", file_content(thumbnail=thumbnail(height="180"))),
+        ("thumbnail height a boolean", file_content(thumbnail=thumbnail(height=True))),
+        ("thumbnail data empty", file_content(thumbnail=thumbnail(data=""))),
+        ("thumbnail data padded", file_content(thumbnail=thumbnail(data="AAAA" + "AA=="))),
+        ("thumbnail data not base64url", file_content(thumbnail=thumbnail(data="not base64!"))),
+        ("thumbnail data a number", file_content(thumbnail=thumbnail(data=12))),
+        (
+            "thumbnail data of 49,153 bytes",
+            file_content(thumbnail=thumbnail(data=b64u_encode(bytes(49_153)))),
+        ),
+        (
+            "a file content of 65,536 bytes",
+            largest_file_content() | {"name": largest_file_content()["name"] + "x"},
+        ),
     ]:
         try:
             parse_content(value)
@@ -1958,6 +2086,13 @@ def envelope_vectors() -> dict[str, Any]:
         {"kind": "deep", "x": nested(31)},
         {"kind": "k" * 32},
         {"kind": "file_v_next", "anything": [1, "two", True, None, {"three": -3}]},
+        file_content(),
+        file_content(name="😀" * 255, type="t" * 255, size=MAX_SAFE_INTEGER),
+        file_content(name="., ../x\\y/z  ", type="", size=0, file=str(uuid.UUID(int=0))),
+        file_content(name="שלום.txt", file=message_id("a file id"), parent=first),
+        file_content(thumbnail=thumbnail(type="image/png", width=1, height=1, data="AA")),
+        file_content(thumbnail=thumbnail(type="image/webp", width=1024, height=1024)),
+        largest_file_content(),
     ]
     for sample in content_valid:
         assert parse_content(sample) == sample
@@ -2423,6 +2558,416 @@ def _resign_share(share: EpochShare, seed: bytes, tag: str = "") -> dict[str, An
     return dataclasses.replace(share, sig=sig).to_json()
 
 
+# --- Files (PROTOCOL.md §8.1) ---------------------------------------------------------
+
+MESSAGE = nacl.bindings.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+PUSH = nacl.bindings.crypto_secretstream_xchacha20poly1305_TAG_PUSH
+REKEY = nacl.bindings.crypto_secretstream_xchacha20poly1305_TAG_REKEY
+FINAL = nacl.bindings.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+
+# Made once by the TypeScript FileEncryptor (FileEncryptor.create(16), pushing 16, 16 and 5
+# bytes of "PiPo file from TS" repeated) and pasted here, so that Python reads what the
+# browser writes and not only the other way round. Its key and header are random, so it
+# cannot be made again; the generator checks that Python decrypts it.
+FROM_TYPESCRIPT: dict[str, Any] = {
+    "chunk_size": 16,
+    "size": 37,
+    "key": "5bVVvRJZaL9itbdPFPDtJyBfGpEDy3ZXkM9JgxV--Dw",
+    "stream": (
+        "AjHLh-rQbd9quiZc60LYeC1hq8LeUIUrW1whrbrF4miLA4gCt1OmuHpqljuWRePrtd-D8bSzphpaONpMsShJB46o"
+        "utLiY0ZhmFRD3sJxDHsle4PkXBMsojvIspI3Bq0tWCchgBdzRetnql9gW0mn5Q"
+    ),
+    "plaintext": "UGlQbyBmaWxlIGZyb20gVFNQaVBvIGZpbGUgZnJvbSBUU1BpUA",
+}
+
+
+def file_plaintext(label: str, size: int) -> bytes:
+    return hashlib.shake_256(f"pipo test vector: file {label}".encode()).digest(size)
+
+
+def file_header(label: str) -> bytes:
+    return secret(f"file header {label}")[:FILE_STREAM_HEADER_BYTES]
+
+
+def file_frames(key: bytes, header: bytes, pieces: Sequence[tuple[bytes, int]]) -> list[bytes]:
+    """Each chunk's ciphertext (header not included), pushed with the given tags: tags
+    other than the last-is-FINAL rule make the crafted streams. init_pull derives the
+    state init_push would have from ``header``, so the bytes are reproducible."""
+    state = nacl.bindings.crypto_secretstream_xchacha20poly1305_state()
+    nacl.bindings.crypto_secretstream_xchacha20poly1305_init_pull(state, header, key)
+    return [
+        nacl.bindings.crypto_secretstream_xchacha20poly1305_push(state, plain, None, tag)
+        for plain, tag in pieces
+    ]
+
+
+def file_pieces(plaintext: bytes, chunk_size: int) -> list[tuple[bytes, int]]:
+    count = chunk_count(len(plaintext), chunk_size)
+    return [
+        (plaintext[i * chunk_size : (i + 1) * chunk_size], FINAL if i == count - 1 else MESSAGE)
+        for i in range(count)
+    ]
+
+
+def read_stream(key: bytes, stream: bytes, size: int, chunk_size: int, step: int) -> bytes:
+    """Decrypt as a download does, ``step`` bytes at a time (0: all at once)."""
+    if step == 0:
+        return decrypt_file_stream(key, stream, size, chunk_size)
+    decryptor = FileDecryptor(key, size, chunk_size)
+    plain: list[bytes] = []
+    for at in range(0, len(stream), step):
+        plain += decryptor.push(stream[at : at + step])
+    decryptor.finish()
+    return b"".join(plain)
+
+
+def check_stream_case(case: dict[str, Any]) -> dict[str, Any]:
+    """An invalid stream must fail with ``error`` at ``chunk``, whole and byte by byte."""
+    key, stream = b64u_decode(case["key"]), b64u_decode(case["stream"])
+    for step in (0, 1, 7):
+        try:
+            read_stream(key, stream, case["size"], case["chunk_size"], step)
+        except FileStreamError as error:
+            if (error.code, error.chunk) != (case["error"], case["chunk"]):
+                raise AssertionError(
+                    f"{case['why']}: {error.code} at {error.chunk} ({error.message})"
+                ) from error
+        else:
+            raise AssertionError(f"stream case {case['why']!r} was accepted")
+    return case
+
+
+def file_stream_vectors() -> dict[str, Any]:
+    valid = []
+    for name, chunk_size, size in [
+        ("an empty file: one empty chunk", 16, 0),
+        ("one short chunk", 16, 5),
+        ("exactly one chunk", 16, 16),
+        ("exactly 3 chunks", 16, 48),
+        ("4 chunks and a remainder of 7 bytes", 16, 71),
+        ("3 chunks and a remainder of 8 bytes, 64-byte chunks", 64, 200),
+        ("chunks of one byte", 1, 3),
+        ("an empty file at the real chunk size", FILE_CHUNK_BYTES, 0),
+        ("one small chunk at the real chunk size (1 MiB)", FILE_CHUNK_BYTES, 100),
+    ]:
+        key = secret(f"file key {name}")
+        header = file_header(name)
+        plaintext = file_plaintext(name, size)
+        stream = b"".join(
+            _encrypt_chunks(
+                key,
+                [plain for plain, _tag in file_pieces(plaintext, chunk_size)],
+                chunk_size,
+                header=header,
+            )
+        )
+        assert stream == header + b"".join(
+            file_frames(key, header, file_pieces(plaintext, chunk_size))
+        )
+        assert len(stream) == stream_size(size, chunk_size)
+        for step in (0, 1, 5):
+            assert read_stream(key, stream, size, chunk_size, step) == plaintext
+        valid.append(
+            {
+                "name": name,
+                "chunk_size": chunk_size,
+                "size": size,
+                "key": b64u_encode(key),
+                "header": b64u_encode(header),
+                "stream": b64u_encode(stream),
+                "plaintext": b64u_encode(plaintext),
+                "chunk_lengths": [
+                    chunk_stream_length(size, index, chunk_size)
+                    for index in range(chunk_count(size, chunk_size))
+                ],
+            }
+        )
+
+    # The invalid cases change one file: chunks of 16 bytes, 71 bytes in all, so 4 full
+    # chunks (33 bytes of ciphertext each) and a last one of 7 bytes (24 bytes).
+    chunk, size = 16, 71
+    key, header = secret("file key tampered"), file_header("tampered")
+    plaintext = file_plaintext("tampered", size)
+    pieces = file_pieces(plaintext, chunk)
+    frames = file_frames(key, header, pieces)
+    stream = header + b"".join(frames)
+    last = len(frames) - 1
+    start = [len(header) + sum(len(frame) for frame in frames[:index]) for index in range(5)]
+
+    def case(
+        why: str,
+        error: str,
+        at: int | None,
+        data: bytes,
+        *,
+        size: int = size,
+        chunk_size: int = chunk,
+        file_key: bytes = key,
+    ) -> dict[str, Any]:
+        return check_stream_case(
+            {
+                "why": why,
+                "chunk_size": chunk_size,
+                "size": size,
+                "key": b64u_encode(file_key),
+                "stream": b64u_encode(data),
+                "error": error,
+                "chunk": at,
+            }
+        )
+
+    def joined(*parts: bytes) -> bytes:
+        return b"".join(parts)
+
+    def tagged(tags: dict[int, int], count: int = len(pieces)) -> list[bytes]:
+        """The file's chunks pushed again with some tags changed."""
+        return file_frames(
+            key,
+            header,
+            [(plain, tags.get(index, tag)) for index, (plain, tag) in enumerate(pieces[:count])],
+        )
+
+    other = file_frames(key, file_header("another file"), pieces)
+    three = file_frames(key, header, file_pieces(plaintext[:48], chunk))  # 48 bytes, 3 chunks
+    real_key, real_header = secret("file key real size"), file_header("real size")
+    real_plain = file_plaintext("real size", 100)
+    real = real_header + b"".join(
+        file_frames(real_key, real_header, file_pieces(real_plain, FILE_CHUNK_BYTES))
+    )
+    empty = header + b"".join(file_frames(key, header, [(b"", FINAL)]))
+    after_final = file_frames(key, header, [*pieces, (b"more", FINAL)])[-1]
+    invalid = [
+        # Tampering: a chunk that fails authentication.
+        case("flipped byte in the header (first)", "file_corrupt", 0, flip(stream, 0)),
+        case("flipped byte in the header (last)", "file_corrupt", 0, flip(stream, 23)),
+        case("flipped first byte of chunk 0 (its tag)", "file_corrupt", 0, flip(stream, start[0])),
+        case("flipped byte in chunk 0", "file_corrupt", 0, flip(stream, start[0] + 5)),
+        case("flipped byte in chunk 1", "file_corrupt", 1, flip(stream, start[1] + 9)),
+        case("flipped MAC byte of chunk 1", "file_corrupt", 1, flip(stream, start[2] - 1)),
+        case("flipped byte in the last chunk", "file_corrupt", last, flip(stream, start[4] + 3)),
+        case(
+            "flipped MAC byte of the last chunk",
+            "file_corrupt",
+            last,
+            flip(stream, len(stream) - 1),
+        ),
+        case(
+            "chunks 1 and 2 swapped",
+            "file_corrupt",
+            1,
+            joined(header, frames[0], frames[2], frames[1], *frames[3:]),
+        ),
+        case(
+            "the last two chunks swapped",
+            "file_corrupt",
+            3,
+            joined(header, *frames[:3], frames[4], frames[3]),
+        ),
+        case(
+            "chunk 1 repeated",
+            "file_corrupt",
+            2,
+            joined(header, *frames[:2], frames[1], *frames[2:]),
+        ),
+        case("chunk 1 dropped", "file_corrupt", 1, joined(header, frames[0], *frames[2:])),
+        case(
+            "chunk 2 taken from another file with the same key",
+            "file_corrupt",
+            2,
+            joined(header, *frames[:2], other[2], *frames[3:]),
+        ),
+        case(
+            "the header of another file with the same key",
+            "file_corrupt",
+            0,
+            joined(file_header("another file"), *frames),
+        ),
+        case("another key", "file_corrupt", 0, stream, file_key=secret("file key wrong")),
+        case(
+            "a non-final chunk tagged FINAL, the stream going on",
+            "file_corrupt",
+            2,
+            joined(header, *tagged({2: FINAL})),
+        ),
+        case("a chunk tagged PUSH", "file_corrupt", 1, joined(header, *tagged({1: PUSH}))),
+        case("a chunk tagged REKEY", "file_corrupt", 1, joined(header, *tagged({1: REKEY}))),
+        case(
+            "the last chunk tagged PUSH",
+            "file_corrupt",
+            last,
+            joined(header, *tagged({last: PUSH})),
+        ),
+        # Truncation.
+        case("an empty stream", "file_truncated", None, b""),
+        case("cut inside the header", "file_truncated", None, stream[:10]),
+        case("one byte short of the header", "file_truncated", None, stream[:23]),
+        case("the header alone", "file_truncated", 0, stream[:24]),
+        case("cut inside chunk 0", "file_truncated", 0, stream[: start[0] + 20]),
+        case("cut inside chunk 2", "file_truncated", 2, stream[: start[2] + 17]),
+        case("cut after chunk 2", "file_truncated", 3, stream[: start[3]]),
+        case("the last chunk missing", "file_truncated", last, stream[: start[last]]),
+        case("the last byte missing", "file_truncated", last, stream[:-1]),
+        case(
+            "a last chunk of 16 bytes (under 17)",
+            "file_truncated",
+            last,
+            stream[: start[last] + 16],
+        ),
+        case(
+            "an empty file's chunk missing",
+            "file_truncated",
+            0,
+            empty[:24],
+            size=0,
+        ),
+        # Bytes after the end.
+        case("one byte after the last chunk", "file_trailing_data", None, stream + b"\x00"),
+        case(
+            "a chunk's worth after the last chunk", "file_trailing_data", None, stream + bytes(40)
+        ),
+        case(
+            "a chunk encrypted after FINAL",
+            "file_trailing_data",
+            None,
+            stream + after_final,
+        ),
+        case(
+            "a byte after a file of whole chunks",
+            "file_trailing_data",
+            None,
+            joined(header, *three) + b"\x01",
+            size=48,
+        ),
+        case("a byte after an empty file", "file_trailing_data", None, empty + b"\x00", size=0),
+        # The stream is another size than the content says.
+        case("size one byte more", "file_size_mismatch", last, stream, size=size + 1),
+        case("size one byte less", "file_size_mismatch", last, stream, size=size - 1),
+        case("size a chunk more", "file_size_mismatch", last, stream, size=size + chunk),
+        case("size a chunk less", "file_size_mismatch", last - 1, stream, size=size - chunk),
+        case("size 0 for a file that is not empty", "file_size_mismatch", 0, stream, size=0),
+        case("size 5 for an empty file", "file_size_mismatch", 0, empty, size=5),
+        case(
+            "a file of 3 whole chunks said to be 4 (FINAL early, then the end)",
+            "file_size_mismatch",
+            2,
+            joined(header, *three),
+            size=64,
+        ),
+        case(
+            "a file of 3 whole chunks said to be 2 (the last chunk is not FINAL)",
+            "file_size_mismatch",
+            1,
+            joined(header, *three),
+            size=32,
+        ),
+        case(
+            "no chunk tagged FINAL",
+            "file_size_mismatch",
+            last,
+            joined(header, *tagged({last: MESSAGE})),
+        ),
+        # At the real chunk size (1 MiB), one small chunk.
+        case(
+            "1 MiB chunks: flipped byte",
+            "file_corrupt",
+            0,
+            flip(real, 30),
+            size=100,
+            chunk_size=FILE_CHUNK_BYTES,
+            file_key=real_key,
+        ),
+        case(
+            "1 MiB chunks: cut short",
+            "file_truncated",
+            0,
+            real[:-1],
+            size=100,
+            chunk_size=FILE_CHUNK_BYTES,
+            file_key=real_key,
+        ),
+        case(
+            "1 MiB chunks: a byte after",
+            "file_trailing_data",
+            None,
+            real + b"\x00",
+            size=100,
+            chunk_size=FILE_CHUNK_BYTES,
+            file_key=real_key,
+        ),
+        case(
+            "1 MiB chunks: size 101",
+            "file_size_mismatch",
+            0,
+            real,
+            size=101,
+            chunk_size=FILE_CHUNK_BYTES,
+            file_key=real_key,
+        ),
+    ]
+
+    sizes = []
+    for chunk_size, plain_sizes in [
+        (16, [0, 1, 15, 16, 17, 31, 32, 33, 71]),
+        (
+            FILE_CHUNK_BYTES,
+            [
+                0,
+                1,
+                FILE_CHUNK_BYTES - 1,
+                FILE_CHUNK_BYTES,
+                FILE_CHUNK_BYTES + 1,
+                3 * FILE_CHUNK_BYTES,
+                3 * FILE_CHUNK_BYTES + 5,
+                2**30,
+                2**40 + 1,
+            ],
+        ),
+    ]:
+        for plain_size in plain_sizes:
+            count = chunk_count(plain_size, chunk_size)
+            total = stream_size(plain_size, chunk_size)
+            assert plain_size_of_stream(total, chunk_size) == plain_size
+            sizes.append(
+                {
+                    "chunk_size": chunk_size,
+                    "size": plain_size,
+                    "chunks": count,
+                    "stream_size": total,
+                    "first_chunk_length": chunk_stream_length(plain_size, 0, chunk_size),
+                    "last_chunk_length": chunk_stream_length(plain_size, count - 1, chunk_size),
+                }
+            )
+    frame = FILE_CHUNK_BYTES + 17
+    no_file = [
+        (16, [0, 24, 40, 58, 66, 74]),
+        (FILE_CHUNK_BYTES, [0, 40, 24 + frame + 1, 24 + frame + 17, 24 + 3 * frame + 16]),
+    ]
+    for chunk_size, totals in no_file:
+        for total in totals:
+            assert plain_size_of_stream(total, chunk_size) is None, (chunk_size, total)
+    made_in_typescript = {
+        "note": "made once by the TypeScript FileEncryptor; its header is random",
+        **FROM_TYPESCRIPT,
+    }
+    assert decrypt_file_stream(
+        b64u_decode(FROM_TYPESCRIPT["key"]),
+        b64u_decode(FROM_TYPESCRIPT["stream"]),
+        FROM_TYPESCRIPT["size"],
+        FROM_TYPESCRIPT["chunk_size"],
+    ) == b64u_decode(FROM_TYPESCRIPT["plaintext"])
+    return {
+        "from_typescript": made_in_typescript,
+        "valid": valid,
+        "invalid": invalid,
+        "sizes": sizes,
+        "no_file_sizes": [
+            {"chunk_size": chunk_size, "stream_size": total}
+            for chunk_size, totals in no_file
+            for total in totals
+        ],
+    }
+
+
 FILES = {
     "base64url.json": base64url_vectors,
     "canonical_json.json": canonical_json_vectors,
@@ -2436,6 +2981,7 @@ FILES = {
     "chain/framing.json": chain_framing_vectors,
     "rooms/envelopes.json": envelope_vectors,
     "rooms/epochs.json": epoch_vectors,
+    "files/streams.json": file_stream_vectors,
 }
 
 

@@ -23,6 +23,7 @@ import {
   type JsonValue,
 } from "./encoding";
 import { CanonicalJsonError, EncodingError, EnvelopeError, KeyFormatError, SignatureError } from "./errors";
+import { FILE_KEY_BYTES } from "./fileStream";
 import { TENANT_SLUG_PATTERN, USERNAME_PATTERN } from "./identity";
 import { SIGNATURE_BYTES, SignatureTag, sign, verify } from "./signing";
 import { lib } from "./sodium";
@@ -40,6 +41,12 @@ export const MAX_CIPHERTEXT_BYTES = 65_536 + AEAD_TAG_BYTES;
 export const MAX_TEXT_CHARS = 16_000;
 export const MAX_EMOJI_CHARS = 64;
 export const MAX_CONTENT_DEPTH = 32;
+export const MAX_FILE_NAME_CHARS = 255;
+export const MAX_FILE_TYPE_CHARS = 255;
+/** The image types a `file` content's thumbnail may have (§8.2). */
+export const THUMBNAIL_TYPES: readonly string[] = ["image/jpeg", "image/png", "image/webp"];
+export const MAX_THUMBNAIL_SIDE = 1024;
+export const MAX_THUMBNAIL_BYTES = 49_152;
 const KIND_PATTERN = /^[a-z_]{1,32}$/;
 const MESSAGE_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** A room id: a lower-case UUID of any version (as in the chain, §6.2). */
@@ -62,7 +69,15 @@ const CONTENT_FIELDS: ReadonlyMap<string, readonly [readonly string[], readonly 
   ["edit", [["kind", "target", "text"], []]],
   ["delete", [["kind", "target"], []]],
   ["reaction", [["kind", "target", "emoji", "on"], []]],
+  [
+    "file",
+    [
+      ["kind", "file", "key", "name", "type", "size"],
+      ["thumbnail", "parent"],
+    ],
+  ],
 ]);
+const THUMBNAIL_FIELDS: readonly string[] = ["type", "width", "height", "data"];
 const MAX_CIPHERTEXT_TEXT = Math.ceil((MAX_CIPHERTEXT_BYTES * 4) / 3);
 
 /** A decrypted content: an object with a `kind` (the known kinds are checked in full). */
@@ -94,6 +109,39 @@ export interface ReactionContent {
   target: string;
   emoji: string;
   on: boolean;
+}
+
+/** A `file` content's inline preview (§8.2), made by the sender's browser. */
+export interface FileThumbnail {
+  type: "image/jpeg" | "image/png" | "image/webp";
+  /** 1-1,024 pixels. */
+  width: number;
+  /** 1-1,024 pixels. */
+  height: number;
+  /** The image, 1-49,152 bytes as unpadded base64url. */
+  data: string;
+}
+
+/**
+ * `{"kind": "file", "file", "key", "name", "type", "size", "thumbnail"?,
+ * "parent"?}` (§8.2): an uploaded encrypted file, read with
+ * `FileDecryptor` (fileStream.ts) from `key` and `size`.
+ */
+export interface FileContent {
+  kind: "file";
+  /** The upload's id (a lower-case UUID): `GET /api/files/<file>`. */
+  file: string;
+  /** The file key: 32 bytes as unpadded base64url. */
+  key: string;
+  /** 1-255 characters, no control characters; never use it as a path. */
+  name: string;
+  /** A MIME type of 0-255 characters (empty: unknown). */
+  type: string;
+  /** The plaintext size in bytes. */
+  size: number;
+  thumbnail?: FileThumbnail;
+  /** A file posted in a thread. */
+  parent?: string;
 }
 
 function malformed(message: string): EnvelopeError {
@@ -217,8 +265,84 @@ function contentBytes(value: unknown): [Content, Uint8Array] {
         throw badContent("on must be true or false");
       }
     }
+    if (kind === "file") {
+      checkFileContent(value);
+    }
   }
   return [{ ...(value as Content) }, encoded];
+}
+
+function intIn(value: unknown, low: number, high: number): boolean {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= low && value <= high;
+}
+
+/** Throw `malformed_content` unless `value` is base64url of `low`-`high` bytes. */
+function b64uBytes(value: unknown, low: number, high: number, what: string): void {
+  if (typeof value !== "string" || value.length > Math.ceil((high * 4) / 3)) {
+    throw badContent(`${what} must be base64url of ${low} to ${high} bytes`);
+  }
+  let data: Uint8Array;
+  try {
+    data = b64uDecode(value);
+  } catch (error) {
+    if (error instanceof EncodingError) {
+      throw badContent(`${what}: ${error.message}`);
+    }
+    throw error;
+  }
+  if (data.length < low || data.length > high) {
+    throw badContent(`${what} must be ${low} to ${high} bytes`);
+  }
+}
+
+/** True if `text` holds U+0000-U+001F or U+007F (refused in file names, §8.2). */
+function hasControl(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const unit = text.charCodeAt(index);
+    if (unit < 0x20 || unit === 0x7f) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** The fields of a `file` content (§8.2); the field names are checked. */
+function checkFileContent(value: Record<string, unknown>): void {
+  if (typeof value.file !== "string" || !ROOM_ID_PATTERN.test(value.file)) {
+    throw badContent("file must be a lower-case UUID string");
+  }
+  b64uBytes(value.key, FILE_KEY_BYTES, FILE_KEY_BYTES, "key");
+  chars(value.name, 1, MAX_FILE_NAME_CHARS, "name");
+  if (typeof value.name === "string" && hasControl(value.name)) {
+    throw badContent("name must not contain control characters");
+  }
+  chars(value.type, 0, MAX_FILE_TYPE_CHARS, "type");
+  if (!intIn(value.size, 0, Number.MAX_SAFE_INTEGER)) {
+    throw badContent("size must be a non-negative integer");
+  }
+  if (!Object.hasOwn(value, "thumbnail")) {
+    return;
+  }
+  const thumbnail = value.thumbnail;
+  if (
+    typeof thumbnail !== "object" ||
+    thumbnail === null ||
+    Array.isArray(thumbnail) ||
+    !isPlainObject(thumbnail) ||
+    Object.keys(thumbnail).length !== THUMBNAIL_FIELDS.length ||
+    !THUMBNAIL_FIELDS.every((name) => Object.hasOwn(thumbnail, name))
+  ) {
+    throw badContent("thumbnail must be an object of exactly type, width, height and data");
+  }
+  if (typeof thumbnail.type !== "string" || !THUMBNAIL_TYPES.includes(thumbnail.type)) {
+    throw badContent("thumbnail type must be image/jpeg, image/png or image/webp");
+  }
+  for (const side of ["width", "height"]) {
+    if (!intIn(thumbnail[side], 1, MAX_THUMBNAIL_SIDE)) {
+      throw badContent(`thumbnail ${side} must be an integer of 1 to ${MAX_THUMBNAIL_SIDE}`);
+    }
+  }
+  b64uBytes(thumbnail.data, 1, MAX_THUMBNAIL_BYTES, "thumbnail data");
 }
 
 /**

@@ -54,11 +54,19 @@ export type EpochErrorCode =
   /** Client side: a record or share the verified chain does not back (§7.1). */
   | "not_backed_by_chain";
 
+/** The stable codes of {@link FileStreamError} (PROTOCOL.md §8.1). */
+export type FileStreamErrorCode =
+  | "file_truncated"
+  | "file_corrupt"
+  | "file_trailing_data"
+  | "file_size_mismatch";
+
 /** The stable codes of {@link ProtocolError} and its subclasses. */
 export type ProtocolErrorCode =
   | ChainErrorCode
   | EnvelopeErrorCode
   | EpochErrorCode
+  | FileStreamErrorCode
   | "protocol_error"
   | "bad_base64url"
   | "non_canonical_json_value"
@@ -264,5 +272,23 @@ export class EpochError extends ProtocolError {
   constructor(code: EpochErrorCode, message: string) {
     super(message, code);
     this.name = "EpochError";
+  }
+}
+
+/**
+ * An encrypted file stream that does not decrypt to the announced file
+ * (PROTOCOL.md §8.1). The code varies per instance (one of
+ * {@link FileStreamErrorCode}); `chunk` is the index of the chunk concerned,
+ * or null where no chunk is (a stream shorter than its header, bytes after
+ * the end).
+ */
+export class FileStreamError extends ProtocolError {
+  declare readonly code: FileStreamErrorCode;
+  readonly chunk: number | null;
+
+  constructor(code: FileStreamErrorCode, message: string, chunk: number | null = null) {
+    super(message, code);
+    this.chunk = chunk;
+    this.name = "FileStreamError";
   }
 }
