@@ -149,6 +149,8 @@ PIPO_CHAIN_CHECK_CLOCK = env_bool("PIPO_CHAIN_CHECK_CLOCK", True)
 
 # Test hooks in the web client (window.__pipoTest): only ever for the test suite.
 PIPO_TEST_HOOKS = env_bool("PIPO_TEST_HOOKS", False)
+# The bare websocket pipe /ws/bench/pipe/ (bench/pipe.py): only ever for `make bench`.
+PIPO_BENCH_PIPE = env_bool("PIPO_BENCH_PIPE", False)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -182,8 +184,33 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+# Served over HTTPS (PIPO_PUBLIC_SCHEME, "https" for every PIPO_DOMAIN but
+# localhost): secure cookies, plain-HTTP requests redirected, and HSTS, unless
+# the environment says otherwise. nginx (deploy/nginx/pipo.conf) redirects and
+# sends HSTS itself; these keep a worker safe on its own and `manage.py check
+# --deploy` clean. /healthz is exempt: monitors ask workers directly, on
+# loopback, over plain HTTP.
+_SERVED_OVER_HTTPS = PIPO_PUBLIC_SCHEME == "https"
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", _SERVED_OVER_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _SERVED_OVER_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 63072000 if _SERVED_OVER_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True  # every tenant is a subdomain
+# Preloading commits the whole registrable domain, for every browser, for
+# months: the operator's decision (docs/DECISIONS.md), so off unless asked for,
+# and Django's reminder about it (security.W021) is silenced while it is off.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+# Behind a reverse proxy (nginx, deploy/nginx/pipo.conf): it terminates TLS and
+# sets X-Forwarded-Proto, -For and -Port (overwriting whatever the client
+# sent). Daphne then runs with --proxy-headers (config/serve.py): the scheme
+# and the client address (the relay's rate limits) come from those headers.
+# Workers must then listen only where nothing but the proxy reaches them.
+PIPO_BEHIND_PROXY = env_bool("PIPO_BEHIND_PROXY", False)
+if PIPO_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # The relay's limits. Daphne itself refuses websocket messages over
 # PIPO_WEBSOCKET_TRANSPORT_MAX_BYTES (closing that one connection, code 1009);
@@ -213,6 +240,37 @@ PIPO_RELAY_FRAME_BURST = env_int("PIPO_RELAY_FRAME_BURST", 60)
 PIPO_RELAY_CONNECTIONS_PER_MINUTE = env_int("PIPO_RELAY_CONNECTIONS_PER_MINUTE", 60)
 PIPO_RELAY_CONNECTION_BURST = env_int("PIPO_RELAY_CONNECTION_BURST", 120)
 
+# Encrypted files (docs/PROTOCOL.md §8, files/README.md). An upload is
+# written to DATA_DIR/uploads/<id>.part as its chunks arrive, then moved into
+# the "pipo_files" storage below (DATA_DIR/files/<tenant id>/<id>).
+# - PIPO_MAX_FILE_BYTES: the largest file, in plaintext bytes (default 4 GiB).
+# - PIPO_TENANT_QUOTA_BYTES: the stream bytes one tenant may keep, stored and
+#   in progress together (default 100 GiB).
+# - PIPO_UPLOAD_MAX_AGE_S: an upload not finished this long after it started
+#   is gone (refused, then deleted with its .part file by gc_uploads).
+# - PIPO_UPLOAD_GC_INTERVAL_S: how often each server process runs gc_uploads
+#   itself (from its first upload socket on; 0: never, use cron).
+# - PIPO_FILES_X_ACCEL_REDIRECT: an internal nginx location (e.g.
+#   "/_pipo_files/" aliased to DATA_DIR/files/): downloads are then answered
+#   with X-Accel-Redirect and nginx sends the bytes. Empty: Daphne streams.
+PIPO_MAX_FILE_BYTES = env_int("PIPO_MAX_FILE_BYTES", 4 * 1024**3)
+PIPO_TENANT_QUOTA_BYTES = env_int("PIPO_TENANT_QUOTA_BYTES", 100 * 1024**3)
+PIPO_UPLOAD_MAX_AGE_S = env_int("PIPO_UPLOAD_MAX_AGE_S", 24 * 60 * 60)
+PIPO_UPLOAD_GC_INTERVAL_S = env_int("PIPO_UPLOAD_GC_INTERVAL_S", 60 * 60)
+PIPO_FILES_X_ACCEL_REDIRECT = env_str("PIPO_FILES_X_ACCEL_REDIRECT", "")
+PIPO_UPLOADS_DIR = DATA_DIR / "uploads"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Completed files. Another backend (django-storages' S3) may replace it:
+    # files.store then copies each finished .part file into it instead of
+    # renaming, and downloads read through the storage API.
+    "pipo_files": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "files")},
+    },
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -226,6 +284,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The REST API of PiPo's blind server: ciphertext, public keys, signed records.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema's completeness is documentation, not deployment safety: keep
+    # its warnings out of `manage.py check --deploy` (`manage.py spectacular
+    # --validate` shows them).
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
 }
 
 LOGGING = {

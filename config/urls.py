@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("accounts.urls")),
     path("api/", include("rooms.urls")),
+    path("api/", include("files.urls")),
     path("", include("frontend.urls")),
 ]

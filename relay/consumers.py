@@ -123,6 +123,59 @@ def error_frame(code: str, message: str, ref: str | None = None, **extra: Any) -
     return frame
 
 
+# --- Admission (shared with files.consumers) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a socket is not admitted: its close code and, if there is more to
+    say than the code, an error frame sent before closing."""
+
+    code: int
+    frame: dict[str, Any] | None = None
+
+
+async def admit_socket(scope: Any) -> tuple[Tenant, str] | Refusal:
+    """The tenant and username of a socket that may open (§4.4), else why not.
+
+    The host names a tenant; the client address has a new-connection token
+    left (shared by every websocket of this process); the session is of this
+    tenant; the user is a current member of its trust chain.
+    """
+    tenant = scope.get("tenant")
+    if tenant is None:
+        return Refusal(close_codes.NO_TENANT)
+    client = scope.get("client") or ["unknown"]
+    retry_after = connection_bucket().take(str(client[0]))
+    if retry_after:
+        return Refusal(
+            close_codes.RATE_LIMITED,
+            error_frame(
+                "rate_limited",
+                "Too many new connections from this address; try again later.",
+                retry_after_ms=retry_after,
+            ),
+        )
+    user = scope.get("user")
+    if user is None or not user.is_authenticated or user.tenant_id != tenant.pk:
+        return Refusal(close_codes.SIGNED_OUT)
+    username: str = user.username
+    if not await database_sync_to_async(is_chain_member)(tenant, username):
+        return Refusal(close_codes.NOT_A_MEMBER)
+    return tenant, username
+
+
+async def refuse_socket(consumer: AsyncWebsocketConsumer, refusal: Refusal) -> None:
+    """No tenant: the handshake is refused (403). Otherwise accept, say why, close."""
+    if refusal.code == close_codes.NO_TENANT:
+        await consumer.close(code=refusal.code)
+        return
+    await consumer.accept()
+    if refusal.frame is not None:
+        await consumer.send(text_data=encode_frame(refusal.frame))
+    await consumer.close(code=refusal.code)
+
+
 # --- Group commit ---------------------------------------------------------------------
 
 
@@ -259,43 +312,15 @@ class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels i
     # --- Connecting -----------------------------------------------------------------
 
     async def connect(self) -> None:
-        tenant = self.scope.get("tenant")
-        if tenant is None:
-            await self.close(code=close_codes.NO_TENANT)
+        admitted = await admit_socket(self.scope)
+        if isinstance(admitted, Refusal):
+            await refuse_socket(self, admitted)
             return
-        client = self.scope.get("client") or ["unknown"]
-        retry_after = connection_bucket().take(str(client[0]))
-        if retry_after:
-            await self.refuse(
-                close_codes.RATE_LIMITED,
-                error_frame(
-                    "rate_limited",
-                    "Too many new connections from this address; try again later.",
-                    retry_after_ms=retry_after,
-                ),
-            )
-            return
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated or user.tenant_id != tenant.pk:
-            await self.refuse(close_codes.SIGNED_OUT)
-            return
-        username: str = user.username
-        if not await database_sync_to_async(is_chain_member)(tenant, username):
-            await self.refuse(close_codes.NOT_A_MEMBER)
-            return
-        self.tenant = tenant
-        self.username = username
+        self.tenant, self.username = admitted
         if not await self.join_groups():
             self.rejoin_task = asyncio.ensure_future(self.rejoin_groups())
         await self.accept()
         await self.presence_connected()
-
-    async def refuse(self, code: int, frame: dict[str, Any] | None = None) -> None:
-        """Accept, say why (if there is more to say than the code) and close."""
-        await self.accept()
-        if frame is not None:
-            await self.send_frame(frame)
-        await self.close(code=code)
 
     def my_groups(self) -> list[str]:
         assert self.tenant is not None

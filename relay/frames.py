@@ -138,7 +138,7 @@ def _client_id(frame: dict[str, Any]) -> str | None:
     return None
 
 
-def _check_fields(frame: dict[str, Any], allowed: set[str], ref: str | None) -> None:
+def check_fields(frame: dict[str, Any], allowed: set[str], ref: str | None) -> None:
     unexpected = sorted(set(frame) - allowed)
     if unexpected:
         raise FrameError(
@@ -152,8 +152,9 @@ def _check_fields(frame: dict[str, Any], allowed: set[str], ref: str | None) -> 
         )
 
 
-def parse_text_frame(text: str, *, max_bytes: int) -> ClientFrame:
-    """Validate one text frame; raise :class:`FrameError` naming the problem."""
+def decode_frame(text: str, *, max_bytes: int) -> tuple[dict[str, Any], str | None, str]:
+    """The checks every text frame passes (§4.2): size, strict JSON, an object
+    with a string `type`. Returns the object, its usable `id` and its type."""
     if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise FrameError(
             FrameErrorCode.FRAME_TOO_LARGE, f"text frames are limited to {max_bytes} bytes"
@@ -172,48 +173,58 @@ def parse_text_frame(text: str, *, max_bytes: int) -> ClientFrame:
     frame_type = frame["type"]
     if not isinstance(frame_type, str):
         raise FrameError(FrameErrorCode.MISSING_TYPE, "'type' must be a string", ref=ref)
+    return frame, ref, frame_type
+
+
+def parse_text_frame(text: str, *, max_bytes: int) -> ClientFrame:
+    """Validate one text frame; raise :class:`FrameError` naming the problem."""
+    frame, ref, frame_type = decode_frame(text, max_bytes=max_bytes)
     if frame_type == "ping":
-        _check_fields(frame, {"type", "id"}, ref)
+        check_fields(frame, {"type", "id"}, ref)
         return Ping(id=ref)
     if frame_type == "send":
         envelope = frame.get("envelope")
         # The envelope's own id names the message in the ack and in errors.
         envelope_id = _client_id(envelope) if isinstance(envelope, dict) else None
-        _check_fields(frame, {"type", "envelope"}, envelope_id)
-        return Send(envelope=_object(frame, "envelope", envelope_id), id=envelope_id)
+        check_fields(frame, {"type", "envelope"}, envelope_id)
+        return Send(envelope=object_field(frame, "envelope", envelope_id), id=envelope_id)
     if frame_type == "epoch":
-        _check_fields(frame, {"type", "record", "id"}, ref)
-        return Epoch(record=_object(frame, "record", ref), id=ref)
+        check_fields(frame, {"type", "record", "id"}, ref)
+        return Epoch(record=object_field(frame, "record", ref), id=ref)
     if frame_type == "share":
-        _check_fields(frame, {"type", "share", "id"}, ref)
-        return Share(share=_object(frame, "share", ref), id=ref)
+        check_fields(frame, {"type", "share", "id"}, ref)
+        return Share(share=object_field(frame, "share", ref), id=ref)
     if frame_type == "sync":
-        _check_fields(frame, {"type", "rooms", "id"}, ref)
+        check_fields(frame, {"type", "rooms", "id"}, ref)
         return Sync(rooms=_positions(frame.get("rooms"), ref), id=ref)
     if frame_type == "typing":
-        _check_fields(frame, {"type", "room", "id"}, ref)
-        return Typing(room=_room(frame, ref), id=ref)
+        check_fields(frame, {"type", "room", "id"}, ref)
+        return Typing(room=room_field(frame, ref), id=ref)
     if frame_type == "read":
-        _check_fields(frame, {"type", "room", "seq", "id"}, ref)
-        return Read(room=_room(frame, ref), seq=_seq(frame.get("seq"), "seq", ref), id=ref)
+        check_fields(frame, {"type", "room", "seq", "id"}, ref)
+        return Read(room=room_field(frame, ref), seq=_seq(frame.get("seq"), "seq", ref), id=ref)
     if frame_type == "presence":
-        _check_fields(frame, {"type", "state", "id"}, ref)
+        check_fields(frame, {"type", "state", "id"}, ref)
         state = frame.get("state")
         if not isinstance(state, str) or state not in PRESENCE_STATES:
-            raise _invalid("'state' must be 'online' or 'away'", ref)
+            raise invalid("'state' must be 'online' or 'away'", ref)
         return Presence(state=state, id=ref)
+    raise unknown_type(frame_type, ref)
+
+
+def unknown_type(frame_type: str, ref: str | None) -> FrameError:
     shown = frame_type if len(frame_type) <= 32 else frame_type[:32] + "…"
-    raise FrameError(FrameErrorCode.UNKNOWN_TYPE, f"unknown frame type {shown!r}", ref=ref)
+    return FrameError(FrameErrorCode.UNKNOWN_TYPE, f"unknown frame type {shown!r}", ref=ref)
 
 
-def _invalid(message: str, ref: str | None) -> FrameError:
+def invalid(message: str, ref: str | None) -> FrameError:
     return FrameError(FrameErrorCode.INVALID_FIELD, message, ref=ref)
 
 
-def _object(frame: dict[str, Any], name: str, ref: str | None) -> dict[str, Any]:
+def object_field(frame: dict[str, Any], name: str, ref: str | None) -> dict[str, Any]:
     value = frame.get(name)
     if not isinstance(value, dict):
-        raise _invalid(f"{name!r} must be a JSON object", ref)
+        raise invalid(f"{name!r} must be a JSON object", ref)
     return value
 
 
@@ -221,25 +232,25 @@ def _is_room_id(value: object) -> bool:
     return isinstance(value, str) and ROOM_ID_PATTERN.fullmatch(value) is not None
 
 
-def _room(frame: dict[str, Any], ref: str | None) -> str:
+def room_field(frame: dict[str, Any], ref: str | None) -> str:
     value = frame.get("room")
     if not isinstance(value, str) or not _is_room_id(value):
-        raise _invalid("'room' must be a lower-case room UUID", ref)
+        raise invalid("'room' must be a lower-case room UUID", ref)
     return value
 
 
 def _seq(value: object, what: str, ref: str | None) -> int:
     if type(value) is not int or not 0 <= value <= MAX_SAFE_INTEGER:
-        raise _invalid(f"{what} must be a non-negative integer", ref)
+        raise invalid(f"{what} must be a non-negative integer", ref)
     return value
 
 
 def _positions(value: object, ref: str | None) -> dict[str, int]:
     if not isinstance(value, dict) or not 0 < len(value) <= MAX_SYNC_ROOMS:
-        raise _invalid(f"'rooms' must map 1-{MAX_SYNC_ROOMS} room ids to sequence numbers", ref)
+        raise invalid(f"'rooms' must map 1-{MAX_SYNC_ROOMS} room ids to sequence numbers", ref)
     positions: dict[str, int] = {}
     for room, seq in value.items():
         if not _is_room_id(room):
-            raise _invalid("'rooms' keys must be lower-case room UUIDs", ref)
+            raise invalid("'rooms' keys must be lower-case room UUIDs", ref)
         positions[room] = _seq(seq, f"rooms[{room}]", ref)
     return positions

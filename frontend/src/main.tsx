@@ -6,7 +6,7 @@
 
 import { render } from "preact";
 import { type AppConfig, type AppState, type ChainProblem, type ChainStatus, startApp } from "./state";
-import { bindRootState, Shell } from "./ui";
+import { bindRootState, Shell, saveBlob } from "./ui";
 import { applyStoredTheme } from "./ui/theme";
 import "./ui/app.css";
 
@@ -48,6 +48,13 @@ interface PipoTestHooks {
   sendContent(content: Parameters<AppState["rooms"]["send"]>[0]): Promise<string | null>;
   /** How long the tab must stay hidden before this person is "away" (default 60 s). */
   setAwayDelay(ms: number): void;
+  /**
+   * Close every open upload socket abruptly, as a lost connection would; the
+   * uploads reconnect and resume (PROTOCOL.md §8.3).
+   */
+  dropFileSockets(): void;
+  /** Every upload listed: its name, plaintext bytes acknowledged, size and state. */
+  fileUploads(): { name: string; sentBytes: number; totalBytes: number; state: string }[];
 }
 
 declare global {
@@ -82,6 +89,8 @@ function installTestHooks(state: AppState): void {
     tryOpen: (room, envelope) => state.rooms.tryOpen(room, envelope),
     sendContent: (content) => state.rooms.send(content),
     setAwayDelay: (ms) => state.presence?.setDelay(ms),
+    dropFileSockets: () => state.uploads.dropSockets(),
+    fileUploads: () => state.uploads.snapshot(),
   };
   Object.defineProperty(window, "__pipoTest", {
     value: Object.freeze(hooks),
@@ -95,7 +104,11 @@ if (root === null) {
   throw new Error('PiPo: the page has no <div id="app">');
 }
 const config = readConfig(root);
-const app = startApp(config, { history: window, account: { origin: window.location.origin } });
+const app = startApp(config, {
+  history: window,
+  account: { origin: window.location.origin },
+  files: { save: saveBlob },
+});
 if (config.testHooks) {
   installTestHooks(app.state);
 }

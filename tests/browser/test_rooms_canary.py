@@ -6,19 +6,12 @@ the server's log (at DEBUG) and a Redis dump contain the canary in no usual
 spelling, while the message itself is stored (as ciphertext).
 """
 
-import asyncio
-import base64
-import socket
-import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, expect
 
-from protocol import b64u_encode
 from rooms.models import Message
 from tests.browser.room_conversations import stored_messages, wait_until_held
 from tests.browser.rooms_flows import (
@@ -30,58 +23,16 @@ from tests.browser.rooms_flows import (
     room_messages,
     send,
 )
-from tests.conftest import (
-    LiveServer,
-    database_url_for_tests,
-    start_live_server,
-    wait_for_other_sessions_to_end,
+from tests.browser.server_inspection import (
+    assert_nowhere,
+    data_dir_files,
+    database_dump,
+    redis_dump,
 )
+from tests.conftest import LiveServer
 from tests.services import RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def spellings(secret: str) -> list[bytes]:
-    raw = secret.encode()
-    return [
-        raw,
-        raw.hex().encode(),
-        b64u_encode(raw).encode(),
-        base64.b64encode(raw).rstrip(b"="),
-        secret.encode("utf-16-le"),
-    ]
-
-
-@pytest.fixture
-def watched(
-    django_db_setup: None, django_db_blocker: Any, tmp_path: Path
-) -> Iterator[tuple[LiveServer, RedisServer, Path]]:
-    """A live server with its own DATA_DIR, log and Redis, logging everything it can."""
-    data_dir = tmp_path / "data"
-    redis = RedisServer().start()
-    log_name = f"canary-server-{uuid.uuid4().hex[:8]}"
-    server = start_live_server(
-        log_name,
-        DATABASE_URL=database_url_for_tests(),
-        REDIS_URL=redis.url,
-        DATA_DIR=str(data_dir),
-        LOG_LEVEL="DEBUG",
-        PIPO_TEST_HOOKS="true",
-    )
-    yield server, redis, data_dir
-    server.stop()
-    redis.remove()
-    server.log.unlink(missing_ok=True)
-    with django_db_blocker.unblock():
-        wait_for_other_sessions_to_end()
-
-
-def redis_dump(redis: RedisServer) -> bytes:
-    """SAVE, then the RDB file Redis wrote into its directory."""
-    with socket.create_connection(("127.0.0.1", redis.port), timeout=5) as connection:
-        connection.sendall(b"SAVE\r\n")
-        assert connection.recv(64).startswith(b"+OK")
-    return (redis.directory.path / "dump.rdb").read_bytes()
 
 
 async def test_the_canary_is_nowhere_on_the_server(
@@ -104,23 +55,16 @@ async def test_the_canary_is_nowhere_on_the_server(
     assert len(stored) == 1
     assert await Message.objects.filter(room__room_id=room).acount() == 1
 
-    dumped = await asyncio.to_thread(
-        subprocess.run,
-        ["pg_dump", "--data-only", "--inserts", database_url_for_tests()],
-        capture_output=True,
-        check=True,
-    )
-    dump = dumped.stdout
+    dump = await database_dump()
     # The dump is real: it holds the room's stored envelope.
     assert room.encode() in dump
     assert stored[0].envelope["ciphertext"].encode() in dump
 
-    files = [path for path in data_dir.rglob("*") if path.is_file()]
+    files = data_dir_files(data_dir)
     assert files, "the live server wrote nothing under its DATA_DIR"
     log = server.log.read_bytes()
     assert b"/api/" in log  # the log is real: it has the session's requests
-    places = {"database dump": dump, "server log": log, "redis dump": redis_dump(redis)}
-    places.update({f"DATA_DIR/{path.relative_to(data_dir)}": path.read_bytes() for path in files})
-    for where, content in places.items():
-        for spelling in spellings(canary):
-            assert spelling not in content, f"the canary ({spelling!r}) is in the {where}"
+    assert_nowhere(
+        canary,
+        {"database dump": dump, "server log": log, "redis dump": redis_dump(redis), **files},
+    )

@@ -11,10 +11,12 @@ import { type ChainOptions, type ChainStore, createChainStore } from "./chain";
 import type { AppConfig } from "./config";
 import { type ConnectionStore, createConnectionModel } from "./connection";
 import { type CryptoStore, initialiseCrypto } from "./crypto";
+import { createDownloadsStore, type DownloadsOptions, type DownloadsStore } from "./downloads";
 import { createGenesisStore, type GenesisStore } from "./genesis";
 import { type AwayTracker, createAwayTracker, domPresenceEnv, type PresenceEnv } from "./presence";
 import { createRoomsStore, type RoomsStore } from "./rooms";
 import { createRouter, memoryRouterEnv, type Router, type RouterEnv } from "./router";
+import { createUploadsStore, type UploadsOptions, type UploadsStore } from "./uploads";
 import { type Route, resolveRoute } from "./views";
 
 /** Everything the UI reads. */
@@ -31,6 +33,10 @@ export interface AppState {
   readonly genesis: GenesisStore;
   /** Rooms, their messages and sending. */
   readonly rooms: RoomsStore;
+  /** Files being encrypted and uploaded into rooms (PROTOCOL.md §8). */
+  readonly uploads: UploadsStore;
+  /** Files being downloaded and decrypted, to save or to show full size. */
+  readonly downloads: DownloadsStore;
   /** This person's own presence ("away" after the tab was hidden a while); null outside a browser. */
   readonly presence: AwayTracker | null;
   readonly router: Router;
@@ -62,6 +68,12 @@ export interface StartOptions {
   readonly bootAccount?: boolean;
   /** The tab's visibility and timers for "away" (default: the browser's; null: none). */
   readonly presence?: PresenceEnv | null;
+  /**
+   * Files: how a decrypted download is offered for saving (the UI's anchor;
+   * default: it is not saved), and test seams for the upload socket.
+   */
+  readonly files?: Partial<Pick<DownloadsOptions, "save" | "fetchStream">> &
+    Partial<Pick<UploadsOptions, "socket" | "thumbnail">>;
 }
 
 /** Start the client: load libsodium, connect to the relay and check the session, concurrently. */
@@ -107,6 +119,20 @@ export function startApp(config: AppConfig, options: StartOptions = {}): App {
   chain = chainStore;
   rooms = createRoomsStore(account, chainStore, socket);
   const roomsStore = rooms;
+  const uploads = createUploadsStore({
+    selectedRoom: () => roomsStore.selected.value,
+    send: (room, content) => roomsStore.send(content, room),
+    ...(options.files?.socket === undefined ? {} : { socket: options.files.socket }),
+    ...(options.files?.thumbnail === undefined ? {} : { thumbnail: options.files.thumbnail }),
+  });
+  const downloads = createDownloadsStore({
+    save:
+      options.files?.save ??
+      (() => {
+        console.warn("PiPo: this client cannot save files");
+      }),
+    ...(options.files?.fetchStream === undefined ? {} : { fetchStream: options.files.fetchStream }),
+  });
   const presenceEnv = options.presence === undefined ? domPresenceEnv() : options.presence;
   presence =
     presenceEnv === null
@@ -152,6 +178,8 @@ export function startApp(config: AppConfig, options: StartOptions = {}): App {
       admin,
       genesis,
       rooms: roomsStore,
+      uploads,
+      downloads,
       presence: presenceTracker,
       router,
       route,
@@ -162,6 +190,8 @@ export function startApp(config: AppConfig, options: StartOptions = {}): App {
       stopGuards();
       stopSocketGuard();
       roomsStore.dispose();
+      uploads.dispose();
+      downloads.dispose();
       presenceTracker?.dispose();
       chainStore.dispose();
       router.dispose();

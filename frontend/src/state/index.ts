@@ -69,6 +69,14 @@ export {
 export { type AppConfig, displayName, PRODUCT_NAME } from "./config";
 export { type ConnectionStatus, type ConnectionStore, createConnectionModel } from "./connection";
 export { type CryptoStatus, type CryptoStore, initialiseCrypto } from "./crypto";
+export type { DownloadsStore, DownloadView } from "./downloads";
+export {
+  type FileView,
+  filePreview,
+  formatBytes,
+  progressText,
+  type ThumbnailView,
+} from "./files";
 export {
   createGenesisStore,
   type GenesisDraftView,
@@ -139,4 +147,5 @@ export {
   type Router,
   type RouterEnv,
 } from "./router";
+export type { UploadSnapshot, UploadState, UploadsStore, UploadView } from "./uploads";
 export { type Route, resolveRoute, type ViewName } from "./views";

@@ -8,7 +8,8 @@
  *
  * Rules:
  * - Never for one's own messages, nor for edits, deletes, reactions or room
- *   settings (only new `text` messages, thread replies included).
+ *   settings (only new `text` and `file` messages, thread replies included;
+ *   a file reads "📎 name").
  * - A muted room is quiet (no notification, no title count) except for a
  *   message that mentions the reader: a mention is addressed to them.
  * - Otherwise a message notifies when the tab is hidden or its room is not

@@ -24,6 +24,7 @@ import * as api from "../transport/api";
 import type { AccountStore } from "./account";
 import type { ChainRoomView, ChainStore } from "./chain";
 import { onFreshHead } from "./chainLinks";
+import { filePreview, fileViewOf } from "./files";
 import { mentionsMe } from "./mentions";
 import { AccountError, toAccountError } from "./messages";
 import type { IncomingMessage } from "./notifications";
@@ -46,7 +47,9 @@ export interface SnapshotEntry {
   seq: number | null;
   /** The text of a `text` or `edit` content. */
   text: string | null;
-  /** `ok`, `pending`, `before_joined`, `failed`, or `unsupported` (an opened content that is not text). */
+  /** The name of a `file` content's file. */
+  name: string | null;
+  /** `ok`, `pending`, `before_joined`, `failed`, or `unsupported` (an opened content that is not text or a file). */
   state: string;
   /** The content's kind, null when it could not be read. */
   kind: string | null;
@@ -115,11 +118,11 @@ export interface RoomsStore {
   select(room: string | null): Promise<void>;
   loadOlder(): Promise<void>;
   /**
-   * Send `content` (a text, or any content of PROTOCOL.md §7.4) to the
-   * selected room through the outbox; returns the message id, or null when
-   * there was nothing to send.
+   * Send `content` (a text, or any content of PROTOCOL.md §7.4, §8.2) to the
+   * selected room (or to `room`, one this person is in) through the outbox;
+   * returns the message id, or null when there was nothing to send.
    */
-  send(content: string | Content): Promise<string | null>;
+  send(content: string | Content, room?: string): Promise<string | null>;
   /** Replace the text of one's own message (an `edit`). */
   edit(id: string, text: string): Promise<void>;
   /** Delete one's own message for everyone (a `delete`). */
@@ -223,6 +226,12 @@ function textOf(content: Content | null): string | null {
     : null;
 }
 
+/** How a new message reads in a notification: a text's text, "📎 name" for a file, else null. */
+function previewOf(content: Content | null): string | null {
+  const file = fileViewOf(content);
+  return file !== null ? filePreview(file.name) : content?.kind === "text" ? textOf(content) : null;
+}
+
 const ACTION_KINDS = ["edit", "delete", "reaction"];
 /** Kinds that are never a message of the list, nor unread. */
 const QUIET_KINDS = [...ACTION_KINDS, "room_settings"];
@@ -230,7 +239,10 @@ const QUIET_KINDS = [...ACTION_KINDS, "room_settings"];
 /** `ok`/`pending` for a content this version knows, `unsupported` for another kind. */
 function stateOf(entry: TimelineEntry): string {
   const known =
-    entry.content === null || entry.content.kind === "text" || QUIET_KINDS.includes(entry.content.kind);
+    entry.content === null ||
+    entry.content.kind === "text" ||
+    fileViewOf(entry.content) !== null ||
+    QUIET_KINDS.includes(entry.content.kind);
   return (entry.state === "ok" || entry.state === "pending") && !known ? "unsupported" : entry.state;
 }
 
@@ -454,11 +466,12 @@ export function createRoomsStore(
     const known = typeof id === "string" && data.get(room)?.entries.has(id) === true;
     insert(room, seq, envelope);
     const entry = typeof id === "string" ? data.get(room)?.entries.get(id) : undefined;
-    if (known || entry === undefined || entry.sender === me() || entry.content?.kind !== "text") {
+    const preview = entry === undefined ? null : previewOf(entry.content);
+    if (known || entry === undefined || entry.sender === me() || preview === null) {
       return;
     }
-    const text = textOf(entry.content) ?? "";
-    const message = { room, id: entry.id, sender: entry.sender, text, mentionsMe: mentionsMe(text, me()) };
+    const mentioned = entry.content?.kind === "text" && mentionsMe(preview, me());
+    const message = { room, id: entry.id, sender: entry.sender, text: preview, mentionsMe: mentioned };
     for (const listener of incoming) {
       try {
         listener(message);
@@ -980,8 +993,8 @@ export function createRoomsStore(
       bump();
     },
 
-    async send(message: string | Content): Promise<string | null> {
-      const room = selected.value;
+    async send(message: string | Content, into?: string): Promise<string | null> {
+      const room = into ?? selected.value;
       const content: Content =
         typeof message === "string"
           ? { kind: "text", text: message.trim() }
@@ -1162,11 +1175,13 @@ export function createRoomsStore(
           .sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER))
           .map((entry) => {
             const { content } = entry;
-            const pointer = content?.kind === "text" ? content.parent : content?.target;
+            const pointer =
+              content?.kind === "text" || content?.kind === "file" ? content.parent : content?.target;
             return {
               id: entry.id,
               seq: entry.seq,
               text: textOf(content),
+              name: fileViewOf(content)?.name ?? null,
               state: stateOf(entry),
               kind: content?.kind ?? null,
               sender: entry.sender,

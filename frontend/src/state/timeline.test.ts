@@ -44,6 +44,23 @@ const del = (name: string, sender: string, target: string, seq?: number | null) 
 const react = (name: string, sender: string, target: string, emoji: string, on = true, seq?: number | null) =>
   entry(name, sender, { kind: "reaction", target: id(target), emoji, on }, seq);
 
+const FILE_KEY = "k".repeat(43);
+const share = (name: string, sender: string, fileName: string, parent?: string, seq?: number | null) =>
+  entry(
+    name,
+    sender,
+    {
+      kind: "file",
+      file: "0190a000-0000-4000-8000-00000000f11e",
+      key: FILE_KEY,
+      name: fileName,
+      type: "application/pdf",
+      size: 48_213,
+      ...(parent === undefined ? {} : { parent: id(parent) }),
+    },
+    seq,
+  );
+
 const texts = (entries: TimelineEntry[], me = "ann") =>
   foldTimeline(entries, me).messages.map((message) => message.text);
 
@@ -225,7 +242,7 @@ describe("foldTimeline", () => {
     const entries: TimelineEntry[] = [
       { id: id("f"), seq: 1, sender: "bea", ts: 1, state: "failed", content: null, reason: "no key" },
       { id: id("j"), seq: 2, sender: "bea", ts: 2, state: "before_joined", content: null, reason: null },
-      entry("u", "bea", { kind: "file", name: "x" }, 3),
+      entry("u", "bea", { kind: "poll", question: "x" }, 3),
       {
         id: id("refused"),
         seq: null,
@@ -255,5 +272,71 @@ describe("foldTimeline", () => {
     expect(timeline.messages[2]?.reactions).toEqual([]);
     // The unknown kind may still be deleted by its sender.
     expect(foldTimeline([...entries, del("d", "bea", "u")], "ann").messages).toHaveLength(3);
+  });
+
+  describe("files", () => {
+    it("shows a file as a message with its name and size, not as text", () => {
+      const timeline = foldTimeline(
+        [text("a", "ann", "see the report"), share("f", "bea", "report.pdf")],
+        "ann",
+      );
+      const [, file] = timeline.messages;
+      expect(file).toMatchObject({ state: "ok", text: null, sender: "bea", mine: false, edited: false });
+      expect(file?.file).toMatchObject({ name: "report.pdf", type: "application/pdf", size: 48_213 });
+      expect(JSON.stringify(file)).not.toContain(FILE_KEY); // the key is not in the view
+      expect(timeline.messages[0]?.file).toBeNull();
+    });
+
+    it("shows an own file waiting for its ack as pending", () => {
+      const [file] = foldTimeline([share("f", "ann", "a.pdf", undefined, null)], "ann").messages;
+      expect(file?.state).toBe("pending");
+      expect(file?.file?.name).toBe("a.pdf");
+    });
+
+    it("puts a file with a parent in the parent's thread, and files can have threads", () => {
+      const entries = [
+        text("p", "ann", "send me the slides"),
+        share("f", "bea", "slides.pdf", "p"),
+        share("g", "cid", "notes.pdf"),
+        text("r", "ann", "thanks", "g"),
+      ];
+      const timeline = foldTimeline(entries, "ann");
+      expect(
+        timeline.messages.map((message) => [message.text ?? message.file?.name, message.replies]),
+      ).toEqual([
+        ["send me the slides", 1],
+        ["notes.pdf", 1],
+      ]);
+      expect(timeline.thread(id("p"))?.replies.map((reply) => [reply.file?.name, reply.parent])).toEqual([
+        ["slides.pdf", id("p")],
+      ]);
+      expect(timeline.thread(id("g"))?.replies.map((reply) => reply.text)).toEqual(["thanks"]);
+    });
+
+    it("lets only the sender delete a file, and nobody edit it", () => {
+      const entries = [
+        share("f", "bea", "report.pdf"),
+        edit("e", "bea", "f", "an edit of a file"),
+        del("forged", "ann", "f"),
+        react("r", "ann", "f", "👍"),
+      ];
+      const [file] = foldTimeline(entries, "ann").messages;
+      expect(file).toMatchObject({ state: "ok", text: null, edited: false });
+      expect(file?.reactions.map((each) => each.emoji)).toEqual(["👍"]);
+      expect(foldTimeline([...entries, del("d", "bea", "f")], "ann").messages).toEqual([]);
+    });
+
+    it("shows a file content that is not what §8.2 says as unsupported", () => {
+      const bad = entry("x", "bea", {
+        kind: "file",
+        file: "nope",
+        key: FILE_KEY,
+        name: "x",
+        type: "",
+        size: 1,
+      });
+      const [message] = foldTimeline([bad], "ann").messages;
+      expect(message).toMatchObject({ state: "unsupported", text: null, file: null });
+    });
   });
 });

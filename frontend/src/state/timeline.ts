@@ -1,8 +1,9 @@
 /**
  * Folding a room's decrypted entries into what the room shows (PROTOCOL.md
- * §7.4): `text` messages, with the sender's own latest `edit` applied, their
- * own `delete`s taken out, `reaction`s counted per emoji, and thread replies
- * (`text` with `parent`) grouped under their parent.
+ * §7.4, §8.2): `text` and `file` messages, with the sender's own latest
+ * `edit` applied (to a text), their own `delete`s taken out, `reaction`s
+ * counted per emoji, and thread replies (`text` or `file` with `parent`)
+ * grouped under their parent.
  *
  * Pure and order-independent: the fold is recomputed from every entry held,
  * so an edit, delete, reaction or reply whose target arrives later (an older
@@ -23,9 +24,13 @@
  *   A reply whose parent is not held yet is not shown anywhere.
  * - `edit`, `delete` and `reaction` entries never show as messages; one that
  *   the server refused (an own send that failed) is dropped.
+ * - A `file` is a message like a text (reactions, threads, its sender's
+ *   delete) but is never edited; one whose fields are not what §8.2 says is
+ *   "unsupported".
  */
 
 import type { Content } from "../protocol";
+import { type FileView, fileViewOf } from "./files";
 
 /** One envelope of a room as this client holds it. */
 export interface TimelineEntry {
@@ -61,12 +66,15 @@ export interface MessageView {
   readonly ts: number;
   readonly mine: boolean;
   /**
-   * `ok`: `text` is the message; `pending`: not acknowledged yet;
+   * `ok`: `text` (or `file`) is the message; `pending`: not acknowledged yet;
    * `before_joined` / `failed` / `unsupported`: no text; `deleted`: a deleted
    * thread parent kept so its replies stay reachable.
    */
   readonly state: "ok" | "pending" | "before_joined" | "failed" | "unsupported" | "deleted";
+  /** The text of a `text` message (null for a file, and when there is nothing to read). */
   readonly text: string | null;
+  /** The shared file of a `file` message, else null. */
+  readonly file: FileView | null;
   /** Why a `failed` message shows no text. */
   readonly reason: string | null;
   /** The text is the sender's edit. */
@@ -111,6 +119,7 @@ const ACTIONS = new Set(["edit", "delete", "reaction"]);
 interface Base {
   readonly entry: TimelineEntry;
   text: string | null;
+  readonly file: FileView | null;
   edited: boolean;
   deleted: boolean;
   readonly parent: string | null;
@@ -133,12 +142,14 @@ export function foldTimeline(entries: readonly TimelineEntry[], me: string): Tim
       continue;
     }
     const text = content?.kind === "text" ? str(content.text) : null;
+    const file = fileViewOf(content);
     base.set(entry.id, {
       entry,
       text,
+      file,
       edited: false,
       deleted: false,
-      parent: content?.kind === "text" ? str(content.parent) : null,
+      parent: content?.kind === "text" || file !== null ? str(content?.parent) : null,
       readable: content !== null && (entry.state === "ok" || entry.state === "pending"),
     });
   }
@@ -230,7 +241,7 @@ export function foldTimeline(entries: readonly TimelineEntry[], me: string): Tim
     const state: MessageView["state"] = item.deleted
       ? "deleted"
       : entry.state === "ok" || entry.state === "pending"
-        ? item.text === null
+        ? item.text === null && item.file === null
           ? "unsupported"
           : entry.state
         : entry.state;
@@ -242,6 +253,7 @@ export function foldTimeline(entries: readonly TimelineEntry[], me: string): Tim
       mine: entry.sender === me,
       state,
       text: item.deleted ? null : item.text,
+      file: item.deleted ? null : item.file,
       reason: entry.reason,
       edited: item.edited && !item.deleted,
       parent: root,

@@ -729,3 +729,52 @@ export async function fetchRoomEpochs(
   }
   return { records, shares };
 }
+
+// --- Files (docs/PROTOCOL.md §8.4) ------------------------------------------------
+
+/** An encrypted file's stream as it arrives: read it chunk by chunk, never whole. */
+export interface FileStreamResponse {
+  /** The stream bytes as the network delivers them. */
+  readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** `Content-Length` (the stream size), when the server said. */
+  readonly length: number | null;
+}
+
+/**
+ * `GET /api/files/<id>`: the encrypted stream of a file, for reading as it
+ * downloads (src/protocol decrypts it). `signal` aborts the request and the
+ * reading.
+ *
+ * @throws {@link ApiError}: 404 `http_404` (or the server's code) when the
+ *   file is not there or not one's to read, `network` when the request failed,
+ *   `aborted` when `signal` aborted it.
+ */
+export async function fetchFileStream(id: string, signal?: AbortSignal): Promise<FileStreamResponse> {
+  const init: RequestInit = {
+    method: "GET",
+    credentials: "same-origin",
+    headers: { Accept: "application/octet-stream" },
+    cache: "no-store",
+  };
+  if (signal !== undefined) {
+    init.signal = signal;
+  }
+  let response: Response;
+  try {
+    response = await fetch(`/api/files/${encodeURIComponent(id)}`, init);
+  } catch (error) {
+    if (signal?.aborted === true) {
+      throw new ApiError(0, "aborted", "the download was cancelled");
+    }
+    throw new ApiError(0, "network", error instanceof Error ? error.message : String(error));
+  }
+  if (!response.ok) {
+    throw await apiErrorFromResponse(response);
+  }
+  if (response.body === null) {
+    throw badResponse(`GET /api/files/${id} has no body`);
+  }
+  const header = response.headers.get("Content-Length");
+  const length = header !== null && /^\d+$/.test(header) ? Number(header) : null;
+  return { reader: response.body.getReader(), length };
+}

@@ -1,2 +1,3 @@
+export { saveBlob } from "./chat/fileSave";
 export { bindRootState } from "./rootState";
 export { Shell } from "./Shell";

@@ -1,16 +1,18 @@
 /**
  * The message box, for the room or (with `parent`) for replies in a thread:
  * Enter sends, Shift+Enter starts a new line, Up (when empty) edits one's
- * last message there, Esc cancels editing; @mentions and "Insert emoji".
+ * last message there, Esc cancels editing; @mentions and "Insert emoji";
+ * "Attach files" (or pasting files) shares files, whose uploads show above it.
  */
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Busy, useApp } from "../kit";
 import { useInsertAtCaret, useMentionAssist } from "./composerAssist";
 import { EmojiPicker } from "./EmojiPicker";
+import { AttachButton, UploadList } from "./Files";
 
 export function Composer({ parent = null }: { readonly parent?: string | null } = {}) {
-  const { rooms, account } = useApp();
+  const { rooms, account, uploads } = useApp();
   const id = parent === null ? "composer-text" : "thread-reply-text";
   const [text, setText] = useState("");
   const [pending, setPending] = useState(0);
@@ -42,59 +44,71 @@ export function Composer({ parent = null }: { readonly parent?: string | null } 
       .finally(() => setPending((count) => count - 1));
   };
   return (
-    <form
-      class={parent === null ? "composer" : "composer thread__composer"}
-      onSubmit={(event) => {
-        event.preventDefault();
-        send();
-      }}
-    >
-      <label class="composer__label" for={id}>
-        {parent === null ? "Message" : "Reply"}
-      </label>
-      <div class="composer__row">
-        <textarea
-          id={id}
-          ref={textarea}
-          {...mentions.inputProps}
-          class="composer__input"
-          rows={2}
-          value={text}
-          maxLength={16000}
-          onInput={(event) => {
-            setText((event.target as HTMLTextAreaElement).value);
-            mentions.track();
-            rooms.noteTyping();
-          }}
-          onKeyUp={mentions.track}
-          onClick={mentions.track}
-          onKeyDown={(event) => {
-            if (mentions.onKeyDown(event)) {
-              return;
-            }
-            if (event.key === "Enter" && !event.shiftKey) {
-              event.preventDefault();
-              send();
-            } else if (event.key === "ArrowUp" && text === "") {
-              // Up in the empty box edits one's last message (inline, in the list).
-              const last = rooms.lastEditable(parent);
-              if (last !== null) {
+    <>
+      <UploadList parent={parent} />
+      <form
+        class={parent === null ? "composer" : "composer thread__composer"}
+        onSubmit={(event) => {
+          event.preventDefault();
+          send();
+        }}
+      >
+        <label class="composer__label" for={id}>
+          {parent === null ? "Message" : "Reply"}
+        </label>
+        <div class="composer__row">
+          <textarea
+            id={id}
+            ref={textarea}
+            {...mentions.inputProps}
+            class="composer__input"
+            rows={2}
+            value={text}
+            maxLength={16000}
+            onInput={(event) => {
+              setText((event.target as HTMLTextAreaElement).value);
+              mentions.track();
+              rooms.noteTyping();
+            }}
+            onKeyUp={mentions.track}
+            onPaste={(event) => {
+              // Pasted files (a screenshot, files copied in a file manager) are shared.
+              const pasted = event.clipboardData?.files;
+              if (pasted !== undefined && pasted.length > 0) {
                 event.preventDefault();
-                rooms.setEditing(last);
+                uploads.start([...pasted], parent);
               }
-            } else if (event.key === "Escape" && rooms.editing.value !== null) {
-              event.preventDefault();
-              rooms.setEditing(null);
-            }
-          }}
-        />
-        {mentions.list}
-        <EmojiPicker onPick={insert} />
-        <button type="submit" class="button button--primary">
-          {parent === null ? "Send" : "Send reply"}
-        </button>
-      </div>
-      <Busy pending={pending > 0} text="Encrypting…" />
-    </form>
+            }}
+            onClick={mentions.track}
+            onKeyDown={(event) => {
+              if (mentions.onKeyDown(event)) {
+                return;
+              }
+              if (event.key === "Enter" && !event.shiftKey) {
+                event.preventDefault();
+                send();
+              } else if (event.key === "ArrowUp" && text === "") {
+                // Up in the empty box edits one's last message (inline, in the list).
+                const last = rooms.lastEditable(parent);
+                if (last !== null) {
+                  event.preventDefault();
+                  rooms.setEditing(last);
+                }
+              } else if (event.key === "Escape" && rooms.editing.value !== null) {
+                event.preventDefault();
+                rooms.setEditing(null);
+              }
+            }}
+          />
+          {mentions.list}
+          <AttachButton parent={parent} />
+          <EmojiPicker onPick={insert} />
+          <button type="submit" class="button button--primary">
+            {parent === null ? "Send" : "Send reply"}
+          </button>
+        </div>
+        <Busy pending={pending > 0} text="Encrypting…" />
+      </form>
+    </>
   );
 }

@@ -95,15 +95,17 @@ export function MessageActions({
       ) : null}
       {message.mine && place !== "thread-parent" ? (
         <>
-          <button
-            type="button"
-            class="action"
-            aria-label="Edit message"
-            title="Edit message"
-            onClick={() => rooms.setEditing(message.id)}
-          >
-            Edit
-          </button>
+          {message.text === null ? null : (
+            <button
+              type="button"
+              class="action"
+              aria-label="Edit message"
+              title="Edit message"
+              onClick={() => rooms.setEditing(message.id)}
+            >
+              Edit
+            </button>
+          )}
           <button
             type="button"
             class="action action--bad"

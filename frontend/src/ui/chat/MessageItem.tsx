@@ -2,6 +2,7 @@
 
 import type { MessageView } from "../../state";
 import { useApp } from "../kit";
+import { FileMessage } from "./Files";
 import { EditBox, MessageActions, type MessagePlace, Reactions, ReplyCount } from "./MessageActions";
 import { MessageBody } from "./MessageBody";
 import { timeOf } from "./names";
@@ -21,6 +22,8 @@ export function MessageItem({
     <EditBox message={message} place={place} />
   ) : message.state === "deleted" ? (
     <p class="message__note">Message deleted.</p>
+  ) : (message.state === "ok" || message.state === "pending") && message.file !== null ? (
+    <FileMessage file={message.file} />
   ) : message.state === "ok" || message.state === "pending" ? (
     <MessageBody text={message.text ?? ""} />
   ) : message.state === "before_joined" ? (

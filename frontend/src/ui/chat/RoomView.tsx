@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { RoomListItem, SeenPresence } from "../../state";
 import { Alert, useAction, useApp } from "../kit";
 import { Composer } from "./Composer";
+import { DropOverlay, useFileDrop } from "./Files";
 import { MessageItem } from "./MessageItem";
 import { dayOf, GROUP_GAP_MS, KIND_NAMES } from "./names";
 import { RoomSettingsPanel, RoomTools } from "./RoomTools";
@@ -43,8 +44,11 @@ export function RoomView({ room }: { readonly room: RoomListItem }) {
     moved.current = room.id;
   };
   const canManage = room.canManage;
+  // Files dropped anywhere on the room are shared in it.
+  const drop = useFileDrop();
   return (
-    <div class="room">
+    <div class="room" {...drop.handlers}>
+      {drop.dragging ? <DropOverlay label={room.label} /> : null}
       <header class="room__head">
         <h2 class="room__title">{room.label}</h2>
         {room.topic !== null ? <p class="room__topic">{room.topic}</p> : null}
