@@ -9,7 +9,7 @@ NPM ?= npm
 FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/vite.config.ts \
 	frontend/tsconfig.json frontend/package-lock.json
 MANIFEST := frontend/static/frontend/dist/.vite/manifest.json
-PYTHON_SOURCES := config protocol accounts rooms relay files frontend client tests bench manage.py
+PYTHON_SOURCES := config protocol accounts rooms relay files frontend client tests bench deploy manage.py
 
 .PHONY: help run test bench lint typecheck frontend system-packages vectors lock pytest clean
 
@@ -50,6 +50,8 @@ system-packages:
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	test -d /usr/share/fonts/truetype/noto || missing="$$missing fonts-noto-color-emoji"; \
 	command -v gpg >/dev/null || missing="$$missing gnupg"; \
+	test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \

@@ -28,7 +28,8 @@ def main() -> None:
         limit,
         "--websocket-max-frame-size",
         limit,
-        "--proxy-headers" if os.environ.get("PIPO_BEHIND_PROXY") else "",
+        # Behind nginx: the scheme and client address come from X-Forwarded-*.
+        "--proxy-headers" if settings.PIPO_BEHIND_PROXY else "",
         "config.asgi:application",
     ]
     # Load the whole application now, then move everything it allocated out
