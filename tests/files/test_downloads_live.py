@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol.file_stream import FILE_CHUNK_BYTES, decrypt_file_stream
+from protocol.file_stream import FILE_CHUNK_BYTES, FileStreamError, decrypt_file_stream
 from tests.files.conftest import start_files_server
 from tests.files.uploads import (
     EncryptedUpload,
@@ -66,6 +66,25 @@ async def test_a_member_downloads_the_stream_exactly_as_uploaded(
     assert answer.headers["accept-ranges"] == "bytes"
     assert answer.headers["cache-control"] == "private, no-store"
     assert "x-accel-redirect" not in answer.headers
+
+
+async def test_a_file_cut_short_on_disk_is_served_as_it_is_and_fails_to_decrypt(
+    files_server: FilesServer, world: World, room: str, file: EncryptedUpload
+) -> None:
+    """The response ends where the bytes on disk end (not at the recorded
+    size, which would leave the client waiting), and the client's reader
+    says the stream is truncated."""
+    file_id = await uploaded(files_server, world, room, file)
+    stored = files_server.stored_path(world.tenant.pk, file_id)
+    with stored.open("r+b") as handle:
+        handle.truncate(len(file.stream) - 1000)
+    answer = await download(files_server, "downloads", file_id, world["bob"].session)
+    assert answer.status == 200
+    assert answer.body == file.stream[:-1000]
+    assert answer.headers["content-length"] == str(len(file.stream) - 1000)
+    with pytest.raises(FileStreamError) as refused:
+        decrypt_file_stream(file.key, answer.body, file.plain_size)
+    assert refused.value.code == "file_truncated"
 
 
 @pytest.mark.parametrize(
