@@ -16,6 +16,10 @@ def main() -> None:
     from daphne.cli import CommandLineInterface
     from django.conf import settings
 
+    from config import daphne_backpressure
+
+    daphne_backpressure.install()
+
     host = env_str("HOST", "127.0.0.1")
     port = env_int("PORT", 8000)
     limit = str(settings.PIPO_WEBSOCKET_TRANSPORT_MAX_BYTES)
