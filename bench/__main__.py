@@ -1,6 +1,6 @@
 """Run every benchmark: `python -m bench` (what `make bench` calls)."""
 
-from bench import chain_browser, chain_verify, protocol_speed, relay_speed
+from bench import chain_browser, chain_verify, files_speed, protocol_speed, relay_speed
 
 
 def main() -> None:
@@ -8,6 +8,7 @@ def main() -> None:
     chain_verify.main()
     chain_browser.main()
     relay_speed.main()
+    files_speed.main()
 
 
 if __name__ == "__main__":
