@@ -11,22 +11,14 @@ gates). Routed at `/ws/bench/pipe/` only when `PIPO_BENCH_PIPE` is on
 
 import json
 import uuid
-from typing import Any
 
-from channels.generic.websocket import AsyncWebsocketConsumer
+from relay.direct_dispatch import DirectDispatchConsumer
 
 PREFIX_BYTES = 20  # 16-byte upload id, 4-byte chunk index
 
 
-class BinaryPipeConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+class BinaryPipeConsumer(DirectDispatchConsumer):
     received_bytes = 0
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Like the relay: no aclose_old_connections() hop per event (no database here).
-        handler = getattr(self, message["type"].replace(".", "_"), None)
-        if handler is None or message["type"].startswith("_"):
-            raise ValueError(f"no handler for message type {message['type']!r}")
-        await handler(message)
 
     async def connect(self) -> None:
         await self.accept()

@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
@@ -93,6 +92,7 @@ from relay.consumers import (
     frame_bucket,
     refuse_socket,
 )
+from relay.direct_dispatch import DirectDispatchConsumer
 from relay.frames import FrameErrorCode
 
 logger = logging.getLogger(__name__)
@@ -257,7 +257,7 @@ def _with_id(frame: dict[str, Any], ref: str | None) -> dict[str, Any]:
     return {**frame, "id": ref} if ref is not None else frame
 
 
-class UploadConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
+class UploadConsumer(DirectDispatchConsumer):
     tenant: Tenant | None = None
     username: str | None = None
 
@@ -273,14 +273,6 @@ class UploadConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         self.writer: ChunkWriter | None = None
         with contextlib.suppress(StopConsumer):
             await await_many_dispatch([receive], self.dispatch)
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # No aclose_old_connections() per event: this consumer reaches the
-        # database only through in_thread() (see the module docstring).
-        handler = getattr(self, message["type"].replace(".", "_"), None)
-        if handler is None or message["type"].startswith("_"):
-            raise ValueError(f"no handler for message type {message['type']!r}")
-        await handler(message)
 
     async def connect(self) -> None:
         admitted = await admit_socket(self.scope)

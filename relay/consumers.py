@@ -15,10 +15,8 @@ next message in that room shows this socket a gap in `seq`, and the relay
 fills it from the database before delivering, so each socket gets each
 room's messages once and in order; a client that reconnects asks with `sync`.
 
-Speed (MACHINE_NOTES.md): Channels runs `aclose_old_connections()` (a trip
-to the thread pool) before every event; this consumer skips it, because its
-only database access is through `database_sync_to_async`, which closes stale
-connections before and after each call in the worker thread itself.
+Speed: events skip Channels' per-event `aclose_old_connections()`
+(relay.direct_dispatch says why that is safe here).
 """
 
 import asyncio
@@ -40,6 +38,7 @@ from django.conf import settings
 
 from accounts.models import Tenant
 from relay import close_codes
+from relay.direct_dispatch import DirectDispatchConsumer
 from relay.frames import (
     ClientFrame,
     Epoch,
@@ -270,7 +269,7 @@ def send_batcher() -> SendBatcher:
     return batcher
 
 
-class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
+class RelayConsumer(DirectDispatchConsumer):
     tenant: Tenant | None = None
     username: str | None = None
 
@@ -301,13 +300,6 @@ class RelayConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels i
                 sources.append(functools.partial(self.channel_layer.receive, self.channel_name))
         with contextlib.suppress(StopConsumer):
             await await_many_dispatch(sources, self.dispatch)
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # No aclose_old_connections() here (see the module docstring).
-        handler = getattr(self, message["type"].replace(".", "_"), None)
-        if handler is None or message["type"].startswith("_"):
-            raise ValueError(f"no handler for message type {message['type']!r}")
-        await handler(message)
 
     # --- Connecting -----------------------------------------------------------------
 

@@ -15,7 +15,7 @@
  * (src/state/uploads.ts) decides what to send and resumes after a drop.
  */
 
-import { backoffDelay, socketUrl, TERMINAL_CLOSE_CODES } from "./socket";
+import { backoffDelay, closeQuietly, socketUrl, TERMINAL_CLOSE_CODES, textFrame } from "./socket";
 
 /** The subset of `WebSocket` used here (lets tests pass a fake). */
 export interface BinaryWebSocketLike {
@@ -261,19 +261,10 @@ export class FileSocket {
   }
 
   #receive(data: unknown): void {
-    if (typeof data !== "string") {
-      return; // the server sends no binary frames
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
+    const frame = textFrame(data);
+    if (frame === null) {
       return;
     }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-      return;
-    }
-    const frame = parsed as Record<string, unknown>;
     if (
       frame.type === "error" &&
       frame.code === "rate_limited" &&
@@ -306,15 +297,7 @@ export class FileSocket {
     const socket = this.#socket;
     this.#socket = null;
     if (socket !== null) {
-      socket.onopen = null;
-      socket.onmessage = null;
-      socket.onclose = null;
-      socket.onerror = null;
-      try {
-        socket.close(code ?? NORMAL_CLOSURE);
-      } catch {
-        // already closing
-      }
+      closeQuietly(socket, code);
     }
     const waiting = [...this.#waiting.values()];
     this.#waiting.clear();

@@ -104,6 +104,39 @@ export function socketUrl(path: string, where: Pick<Location, "protocol" | "host
  * from `baseMs`, capped at `maxMs`, with "equal jitter" (between half and all
  * of the step), so many tabs do not reconnect in lockstep after a restart.
  */
+/** Close `socket` without hearing from it again (its handlers are removed first). */
+export function closeQuietly(socket: Omit<WebSocketLike, "send">, code: number | null): void {
+  socket.onopen = null;
+  socket.onmessage = null;
+  socket.onclose = null;
+  socket.onerror = null;
+  try {
+    socket.close(code ?? NORMAL_CLOSURE);
+  } catch {
+    // already closing
+  }
+}
+
+/**
+ * A server frame as a JSON object, or null for anything else: the server
+ * sends no binary frames, and a frame that is not a JSON object is ignored.
+ */
+export function textFrame(data: unknown): Record<string, unknown> | null {
+  if (typeof data !== "string") {
+    return null;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return null;
+  }
+  return parsed as Record<string, unknown>;
+}
+
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
   const step = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
   return Math.round(step / 2 + (random() * step) / 2);
@@ -261,19 +294,10 @@ export class RelaySocket {
   }
 
   #receive(data: unknown): void {
-    if (typeof data !== "string") {
-      return; // binary frames (file chunks) are not handled here yet
-    }
-    let frame: unknown;
-    try {
-      frame = JSON.parse(data);
-    } catch {
+    const fields = textFrame(data);
+    if (fields === null) {
       return;
     }
-    if (typeof frame !== "object" || frame === null || Array.isArray(frame)) {
-      return;
-    }
-    const fields = frame as Record<string, unknown>;
     if (fields.type === "pong" && typeof fields.id === "string") {
       const sentAt = this.#pending.get(fields.id);
       if (sentAt === undefined) {
@@ -310,15 +334,7 @@ export class RelaySocket {
     const socket = this.#socket;
     this.#socket = null;
     if (socket !== null) {
-      socket.onopen = null;
-      socket.onmessage = null;
-      socket.onclose = null;
-      socket.onerror = null;
-      try {
-        socket.close(code ?? NORMAL_CLOSURE);
-      } catch {
-        // already closing
-      }
+      closeQuietly(socket, code);
     }
   }
 
