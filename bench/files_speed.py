@@ -52,7 +52,7 @@ from typing import Any, TypeVar, cast
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.relay_speed import CpuMeter, _machine_seconds
+from bench.relay_speed import CpuMeter, machine_load, ratio, require_services
 
 MIB = 1024 * 1024
 CHUNK_BYTES = MIB  # docs/PROTOCOL.md §8.1
@@ -401,22 +401,9 @@ async def _bench(server: Any, data_dir: Path, session: str, room: str) -> Result
     return results
 
 
-def _ratio(ours: float, baseline: float) -> str:
-    return f"{ours / baseline:.2f}" if baseline else "n/a"
-
-
 def main() -> None:
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get(
-        "REDIS_URL"
-    ):
-        raise SystemExit(
-            "the files bench needs PostgreSQL and Redis: "
-            "python -m tests.services -- python -m bench"
-        )
-    busy_before, all_before = _machine_seconds()
-    time.sleep(0.5)
-    busy_after, all_after = _machine_seconds()
-    idle_load = (busy_after - busy_before) / (all_after - all_before) * (os.cpu_count() or 1)
+    require_services("files")
+    idle_load = machine_load()
     started = time.perf_counter()
     world, room = _prepare()
     from django.conf import settings
@@ -467,10 +454,10 @@ def main() -> None:
     )
     for line in results.memory:
         print(line)
-    print(f"files upload/disk write: {_ratio(up, disk)}")
+    print(f"files upload/disk write: {ratio(up, disk)}")
     print(f"files: {time.perf_counter() - started:.0f} s in all")
-    print(f"files upload/pipe: {_ratio(up, piped)}")
-    print(f"files download/pipe: {_ratio(down, piped)}")
+    print(f"files upload/pipe: {ratio(up, piped)}")
+    print(f"files download/pipe: {ratio(down, piped)}")
 
 
 if __name__ == "__main__":

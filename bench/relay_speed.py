@@ -660,22 +660,32 @@ def _stored_messages(rooms: dict[int, str]) -> int:
     return Message.objects.filter(room__room_id__in=rooms.values()).count()
 
 
-def _ratio(ours: float, baseline: float) -> str:
+def ratio(ours: float, baseline: float) -> str:
     return f"{ours / baseline:.2f}" if baseline else "n/a"
 
 
-def main() -> None:
+def require_services(bench: str) -> None:
+    """The live benches measure PostgreSQL and Redis, never the embedded default."""
     if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get(
         "REDIS_URL"
     ):
         raise SystemExit(
-            "the relay bench needs PostgreSQL and Redis: "
+            f"the {bench} bench needs PostgreSQL and Redis: "
             "python -m tests.services -- python -m bench"
         )
+
+
+def machine_load(seconds: float = 0.5) -> float:
+    """How many cores the machine keeps busy now (over `seconds`), before a bench starts."""
     busy_before, all_before = _machine_seconds()
-    time.sleep(0.5)
+    time.sleep(seconds)
     busy_after, all_after = _machine_seconds()
-    idle_load = (busy_after - busy_before) / (all_after - all_before) * (os.cpu_count() or 1)
+    return (busy_after - busy_before) / (all_after - all_before) * (os.cpu_count() or 1)
+
+
+def main() -> None:
+    require_services("relay")
+    idle_load = machine_load()
     started = time.perf_counter()
     world, rooms = _prepare()
     in_process = _in_process_costs(world)
@@ -712,14 +722,14 @@ def main() -> None:
         if count == 1:
             print(
                 f"relay full path N=1: {full.messages:,.0f} msg/s "
-                f"({_ratio(full.messages, results.ping_pipelined)} of pipelined ping, "
-                f"{_ratio(full.messages, results.ping_one)} of one-at-a-time ping)"
+                f"({ratio(full.messages, results.ping_pipelined)} of pipelined ping, "
+                f"{ratio(full.messages, results.ping_one)} of one-at-a-time ping)"
             )
         rate, p50, p99 = results.latency[count]
         print(
             f"relay full path N={count}: {full.deliveries:,.0f} deliveries/s "
-            f"({_ratio(full.deliveries, results.read[count].deliveries)} of read fan-out, "
-            f"{_ratio(full.deliveries, results.bare[count].deliveries)} of bare websockets "
+            f"({ratio(full.deliveries, results.read[count].deliveries)} of read fan-out, "
+            f"{ratio(full.deliveries, results.bare[count].deliveries)} of bare websockets "
             f"broadcast); p50/p99 {p50:.1f}/{p99:.1f} ms at {rate:,.0f} msg/s"
         )
     print(f"relay: {time.perf_counter() - started:.0f} s in all")

@@ -91,6 +91,7 @@ from relay.consumers import (
     error_frame,
     frame_bucket,
     refuse_socket,
+    too_many_frames,
 )
 from relay.direct_dispatch import DirectDispatchConsumer
 from relay.frames import FrameErrorCode
@@ -317,14 +318,7 @@ class UploadConsumer(DirectDispatchConsumer):
             return
         retry_after = frame_bucket().take((self.tenant.pk, self.username))
         if retry_after:
-            await self.send_frame(
-                error_frame(
-                    "rate_limited",
-                    "Too many frames; slow down.",
-                    frame.id,
-                    retry_after_ms=retry_after,
-                )
-            )
+            await self.send_frame(too_many_frames(retry_after, frame.id))
             return
         try:
             await self.handle(frame)

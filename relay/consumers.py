@@ -175,6 +175,13 @@ async def refuse_socket(consumer: AsyncWebsocketConsumer, refusal: Refusal) -> N
     await consumer.close(code=refusal.code)
 
 
+def too_many_frames(retry_after_ms: int, ref: str | None) -> dict[str, Any]:
+    """The answer to a frame over the per-user frame rate (both sockets)."""
+    return error_frame(
+        "rate_limited", "Too many frames; slow down.", ref, retry_after_ms=retry_after_ms
+    )
+
+
 # --- Group commit ---------------------------------------------------------------------
 
 
@@ -496,14 +503,7 @@ class RelayConsumer(DirectDispatchConsumer):
         retry_after = frame_bucket().take((self.tenant.pk, self.username))
         if retry_after:
             await self.settle_sends()
-            await self.send_frame(
-                error_frame(
-                    "rate_limited",
-                    "Too many frames; slow down.",
-                    frame.id,
-                    retry_after_ms=retry_after,
-                )
-            )
+            await self.send_frame(too_many_frames(retry_after, frame.id))
             return
         try:
             match frame:
